@@ -1,0 +1,1 @@
+//! The canonical LogQL printer (`Display` for the AST). To be written.
