@@ -11,7 +11,16 @@
 pub mod config;
 pub mod distributor;
 pub mod error;
+pub mod flush;
+mod head;
 pub mod ingester;
+pub mod limiter;
+pub mod metrics;
+pub mod validation;
+pub mod wal;
+
+#[cfg(test)]
+mod testutil;
 
 pub use config::{IngesterConfig, Limits};
 pub use error::{IngestError, Result};

@@ -224,6 +224,18 @@ pub fn unquote_prefix(s: &str) -> Option<(String, usize)> {
     None
 }
 
+/// True for characters Go's `strconv.Quote` writes as an escape: control characters,
+/// spaces other than ' ', and invisible format characters (Go's `!unicode.IsPrint`).
+fn go_needs_escape(c: char) -> bool {
+    let u = c as u32;
+    c.is_control()
+        || (c.is_whitespace() && c != ' ')
+        || matches!(u,
+            0xAD | 0x600..=0x605 | 0x61C | 0x6DD | 0x70F | 0x180E | 0x200B..=0x200F
+            | 0x202A..=0x202E | 0x2060..=0x2064 | 0x2066..=0x206F | 0xFEFF | 0xFFF9..=0xFFFB
+            | 0xFFFE | 0xFFFF | 0xD800..=0xDFFF)
+}
+
 /// Quotes a value the way Go's `strconv.Quote` does (used in Loki's label strings).
 pub fn go_quote(value: &str, out: &mut String) {
     out.push('"');
@@ -240,6 +252,13 @@ pub fn go_quote(value: &str, out: &mut String) {
             '\x0b' => out.push_str("\\v"),
             c if (c as u32) < 0x20 || c as u32 == 0x7f => {
                 out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c if go_needs_escape(c) => {
+                if (c as u32) < 0x10000 {
+                    out.push_str(&format!("\\u{:04x}", c as u32));
+                } else {
+                    out.push_str(&format!("\\U{:08x}", c as u32));
+                }
             }
             c => out.push(c),
         }
@@ -286,6 +305,13 @@ mod tests {
             a.fingerprint(),
             LabelSet::from_pairs([("a", "1")]).fingerprint()
         );
+    }
+
+    #[test]
+    fn quotes_like_go() {
+        let mut s = String::new();
+        go_quote("a\"b\\c\n\u{1}\u{a0}\u{200b}é😀", &mut s);
+        assert_eq!(s, r#""a\"b\\c\n\x01\u00a0\u200bé😀""#);
     }
 
     #[test]

@@ -60,7 +60,9 @@ impl LabelMatcher {
         let value = value.into();
         let regex = match op {
             MatchOp::Re | MatchOp::Nre => Some(
-                Regex::new(&format!("^(?:{value})$")).map_err(|e| MatcherError(e.to_string()))?,
+                // Go's meaning of `\d`, `\w`, `\s`, `\b` (ASCII), as in Loki
+                Regex::new(&format!("^(?:{})$", crate::goregex::translate(&value)))
+                    .map_err(|e| MatcherError(e.to_string()))?,
             ),
             _ => None,
         };
@@ -115,6 +117,13 @@ impl fmt::Display for LabelMatcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn perl_classes_match_like_go() {
+        let m = LabelMatcher::new("app", MatchOp::Re, r"\w+").unwrap();
+        assert!(m.matches("api_1"));
+        assert!(!m.matches("café"));
+    }
 
     #[test]
     fn regex_is_anchored() {

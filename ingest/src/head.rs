@@ -1,0 +1,546 @@
+//! Head blocks: one stream's unflushed entries in memory.
+//!
+//! Lines live in one append buffer per stream (no allocation per line); entries are
+//! small fixed-size records pointing into it, kept in push order. Entries may arrive out
+//! of order: the timestamp order (ties in push order) is computed lazily by a stable
+//! sort of entry indices and cached until the next append. Exact duplicates (same
+//! timestamp and line, as Loki compares them) are stored once, wherever they occur.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::time::Instant;
+
+use storage::Entry;
+use storage::arrow::array::{Int64Builder, StringBuilder, UInt64Builder};
+
+/// A hasher for keys that already are good 64-bit hashes.
+#[derive(Default)]
+pub(crate) struct IdentityHasher(u64);
+
+impl Hasher for IdentityHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type DedupMap = HashMap<u64, u32, BuildHasherDefault<IdentityHasher>>;
+
+const NO_META: u32 = u32::MAX;
+
+/// One entry: its timestamp and where its line and metadata are.
+#[derive(Clone, Copy, Debug)]
+struct HeadEntry {
+    ts: i64,
+    start: usize,
+    end: usize,
+    meta: u32,
+}
+
+fn entry_hash(ts: i64, line: &str) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(&ts.to_le_bytes());
+    h.update(line.as_bytes());
+    h.digest()
+}
+
+/// The unflushed entries of one stream.
+#[derive(Debug)]
+pub struct HeadBlock {
+    lines: String,
+    entries: Vec<HeadEntry>,
+    metadata: Vec<Vec<(String, String)>>,
+    /// Entries in push order are also in timestamp order.
+    sorted: bool,
+    /// Cached timestamp order when not `sorted`.
+    order: Option<Vec<u32>>,
+    dedup: DedupMap,
+    raw_bytes: usize,
+    min_ts: i64,
+    max_ts: i64,
+    /// When the oldest entry in memory arrived.
+    first_arrival: Option<Instant>,
+    /// When the last entry arrived.
+    last_arrival: Option<Instant>,
+    /// Sequence number of the last WAL record that appended here.
+    pub last_seq: u64,
+    /// Oldest WAL segment that may hold entries of this block.
+    pub min_segment: u64,
+    /// (ts, hash of line) of the last appended entry; survives flushes, as in Loki.
+    last_line: Option<(i64, u64)>,
+    /// Highest timestamp ever appended; survives flushes, as in Loki.
+    highest_ts: Option<i64>,
+}
+
+/// An entry kept by a flush snapshot: how many entries (in push order) it covers.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// Entries sorted by ts (ties in push order).
+    pub entries: Vec<Entry>,
+    /// Number of head entries (push order) the snapshot holds.
+    pub cut: usize,
+    /// `last_seq` at snapshot time.
+    pub through_seq: u64,
+}
+
+impl Default for HeadBlock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HeadBlock {
+    /// An empty block.
+    pub fn new() -> Self {
+        Self {
+            lines: String::new(),
+            entries: Vec::new(),
+            metadata: Vec::new(),
+            sorted: true,
+            order: None,
+            dedup: DedupMap::default(),
+            raw_bytes: 0,
+            min_ts: i64::MAX,
+            max_ts: i64::MIN,
+            first_arrival: None,
+            last_arrival: None,
+            last_seq: 0,
+            min_segment: 0,
+            last_line: None,
+            highest_ts: None,
+        }
+    }
+
+    /// Number of entries held.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Bytes of lines and metadata held.
+    pub fn raw_bytes(&self) -> usize {
+        self.raw_bytes
+    }
+
+    /// When the oldest held entry arrived.
+    pub fn first_arrival(&self) -> Option<Instant> {
+        self.first_arrival
+    }
+
+    /// When the last entry arrived.
+    pub fn last_arrival(&self) -> Option<Instant> {
+        self.last_arrival
+    }
+
+    /// Highest timestamp ever appended (kept across flushes).
+    pub fn highest_ts(&self) -> Option<i64> {
+        self.highest_ts
+    }
+
+    /// True if (`ts`, `line`) repeats the last appended entry (Loki skips it silently).
+    pub fn is_last_line(&self, ts: i64, line: &str) -> bool {
+        self.last_line == Some((ts, entry_hash(ts, line)))
+    }
+
+    fn line(&self, e: &HeadEntry) -> &str {
+        self.lines.get(e.start..e.end).unwrap_or("")
+    }
+
+    fn is_duplicate_at(&self, idx: u32, ts: i64, line: &str) -> bool {
+        self.entries
+            .get(idx as usize)
+            .is_some_and(|e| e.ts == ts && self.line(e) == line)
+    }
+
+    /// Appends one entry; false if it is an exact duplicate (not stored).
+    pub fn append<K: AsRef<str>, V: AsRef<str>>(
+        &mut self,
+        ts: i64,
+        line: &str,
+        metadata: &[(K, V)],
+        now: Instant,
+    ) -> bool {
+        let hash = entry_hash(ts, line);
+        if self.last_line == Some((ts, hash)) {
+            return false;
+        }
+        // like Loki, the last line is remembered even when it was a duplicate
+        self.last_line = Some((ts, hash));
+        self.highest_ts = Some(self.highest_ts.map_or(ts, |h| h.max(ts)));
+        let idx = self.entries.len() as u32;
+        match self.dedup.get(&hash) {
+            Some(&prev) => {
+                if self.is_duplicate_at(prev, ts, line) {
+                    return false;
+                }
+                // a hash collision: compare against every entry of that timestamp
+                if self
+                    .entries
+                    .iter()
+                    .any(|e| e.ts == ts && self.line(e) == line)
+                {
+                    return false;
+                }
+            }
+            None => {
+                self.dedup.insert(hash, idx);
+            }
+        }
+        let meta = if metadata.is_empty() {
+            NO_META
+        } else {
+            self.metadata.push(
+                metadata
+                    .iter()
+                    .map(|(k, v)| (k.as_ref().to_string(), v.as_ref().to_string()))
+                    .collect(),
+            );
+            self.raw_bytes += metadata
+                .iter()
+                .map(|(k, v)| k.as_ref().len() + v.as_ref().len())
+                .sum::<usize>();
+            (self.metadata.len() - 1) as u32
+        };
+        let start = self.lines.len();
+        self.lines.push_str(line);
+        if ts < self.max_ts {
+            self.sorted = false;
+        }
+        self.order = None;
+        self.entries.push(HeadEntry {
+            ts,
+            start,
+            end: self.lines.len(),
+            meta,
+        });
+        self.raw_bytes += line.len();
+        self.min_ts = self.min_ts.min(ts);
+        self.max_ts = self.max_ts.max(ts);
+        self.first_arrival.get_or_insert(now);
+        self.last_arrival = Some(now);
+        true
+    }
+
+    /// Entry indices in timestamp order (ties in push order).
+    fn ordered(&mut self) -> &[u32] {
+        if self.order.is_none() {
+            let mut idx: Vec<u32> = (0..self.entries.len() as u32).collect();
+            if !self.sorted {
+                let entries = &self.entries;
+                idx.sort_by_key(|&i| entries[i as usize].ts);
+            }
+            self.order = Some(idx);
+        }
+        self.order.as_deref().unwrap_or(&[])
+    }
+
+    /// Positions in [`Self::ordered`] of the entries with `start <= ts < end`.
+    fn range(&mut self, start: i64, end: i64) -> std::ops::Range<usize> {
+        if self.entries.is_empty() || start >= end || self.max_ts < start || self.min_ts >= end {
+            return 0..0;
+        }
+        self.ordered();
+        let order = self.order.as_deref().unwrap_or(&[]);
+        let entries = &self.entries;
+        let lo = order.partition_point(|&i| entries[i as usize].ts < start);
+        let hi = order.partition_point(|&i| entries[i as usize].ts < end);
+        lo..hi
+    }
+
+    /// True if some entry has `start <= ts < end`.
+    pub fn overlaps(&mut self, start: i64, end: i64) -> bool {
+        !self.range(start, end).is_empty()
+    }
+
+    /// Appends the entries with `start <= ts < end`, in order, to batch builders.
+    pub fn append_rows(
+        &mut self,
+        fingerprint: u64,
+        start: i64,
+        end: i64,
+        out: &mut RowBuilders,
+    ) -> usize {
+        let range = self.range(start, end);
+        let n = range.len();
+        let order = self.order.as_deref().unwrap_or(&[]);
+        let mut json = String::new();
+        for &i in &order[range] {
+            let e = &self.entries[i as usize];
+            out.fingerprint.append_value(fingerprint);
+            out.ts.append_value(e.ts);
+            out.line.append_value(self.lines.get(e.start..e.end).unwrap_or(""));
+            match self.metadata.get(e.meta as usize) {
+                Some(pairs) => {
+                    json.clear();
+                    metadata_json(pairs, &mut json);
+                    out.metadata.append_value(&json);
+                }
+                None => out.metadata.append_null(),
+            }
+        }
+        n
+    }
+
+    /// Copies every entry (timestamp order) for a flush.
+    pub fn snapshot(&mut self) -> Snapshot {
+        self.ordered();
+        let order = self.order.as_deref().unwrap_or(&[]);
+        let entries = order
+            .iter()
+            .map(|&i| {
+                let e = &self.entries[i as usize];
+                Entry {
+                    ts: e.ts,
+                    line: self.lines.get(e.start..e.end).unwrap_or("").to_string(),
+                    metadata: self.metadata.get(e.meta as usize).cloned().unwrap_or_default(),
+                }
+            })
+            .collect();
+        Snapshot {
+            entries,
+            cut: self.entries.len(),
+            through_seq: self.last_seq,
+        }
+    }
+
+    /// Drops the first `cut` entries (push order) after they were flushed; the rest
+    /// arrived during the flush, from WAL segment `segment` on, not before `now`.
+    pub fn remove_flushed(&mut self, cut: usize, segment: u64, now: Instant) {
+        let cut = cut.min(self.entries.len());
+        if cut == self.entries.len() {
+            let (last_line, last_seq, highest_ts) = (self.last_line, self.last_seq, self.highest_ts);
+            *self = Self::new();
+            self.last_line = last_line;
+            self.last_seq = last_seq;
+            self.highest_ts = highest_ts;
+            return;
+        }
+        let byte_cut = self.entries[cut].start;
+        self.lines.drain(..byte_cut);
+        let old_meta = std::mem::take(&mut self.metadata);
+        let mut kept: Vec<HeadEntry> = self.entries.drain(cut..).collect();
+        self.dedup.clear();
+        self.raw_bytes = 0;
+        self.min_ts = i64::MAX;
+        self.max_ts = i64::MIN;
+        self.sorted = true;
+        for (i, e) in kept.iter_mut().enumerate() {
+            e.start -= byte_cut;
+            e.end -= byte_cut;
+            if let Some(m) = old_meta.get(e.meta as usize) {
+                self.raw_bytes += m.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+                self.metadata.push(m.clone());
+                e.meta = (self.metadata.len() - 1) as u32;
+            }
+            if e.ts < self.max_ts {
+                self.sorted = false;
+            }
+            self.raw_bytes += e.end - e.start;
+            self.min_ts = self.min_ts.min(e.ts);
+            self.max_ts = self.max_ts.max(e.ts);
+            let hash = entry_hash(e.ts, self.lines.get(e.start..e.end).unwrap_or(""));
+            self.dedup.entry(hash).or_insert(i as u32);
+        }
+        self.entries = kept;
+        self.order = None;
+        self.min_segment = segment;
+        self.first_arrival = Some(now);
+        self.lines.shrink_to(self.lines.len() * 2);
+    }
+}
+
+/// Appends `[["name","value"],...]` (JSON) to `out`.
+pub fn metadata_json(pairs: &[(String, String)], out: &mut String) {
+    out.push('[');
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('[');
+        json_string(k, out);
+        out.push(',');
+        json_string(v, out);
+        out.push(']');
+    }
+    out.push(']');
+}
+
+fn json_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Column builders of one `log_schema` batch.
+pub struct RowBuilders {
+    /// `fingerprint` column.
+    pub fingerprint: UInt64Builder,
+    /// `ts` column.
+    pub ts: Int64Builder,
+    /// `line` column.
+    pub line: StringBuilder,
+    /// `metadata` column.
+    pub metadata: StringBuilder,
+}
+
+impl RowBuilders {
+    /// Builders sized for `rows` rows and `bytes` line bytes.
+    pub fn with_capacity(rows: usize, bytes: usize) -> Self {
+        Self {
+            fingerprint: UInt64Builder::with_capacity(rows),
+            ts: Int64Builder::with_capacity(rows),
+            line: StringBuilder::with_capacity(rows, bytes),
+            metadata: StringBuilder::with_capacity(rows, 0),
+        }
+    }
+
+    /// Finishes a batch in `log_schema`.
+    pub fn finish(
+        &mut self,
+    ) -> Result<storage::arrow::record_batch::RecordBatch, storage::arrow::error::ArrowError> {
+        use std::sync::Arc;
+        storage::arrow::record_batch::RecordBatch::try_new(
+            storage::log_schema(),
+            vec![
+                Arc::new(self.fingerprint.finish()),
+                Arc::new(self.ts.finish()),
+                Arc::new(self.line.finish()),
+                Arc::new(self.metadata.finish()),
+            ],
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use storage::arrow::array::{Array, AsArray};
+    use storage::arrow::datatypes::{Int64Type, UInt64Type};
+
+    const NONE: &[(&str, &str)] = &[];
+
+    fn lines(h: &mut HeadBlock) -> Vec<(i64, String)> {
+        h.snapshot()
+            .entries
+            .into_iter()
+            .map(|e| (e.ts, e.line))
+            .collect()
+    }
+
+    #[test]
+    fn dedup_including_non_adjacent_duplicates() {
+        let now = Instant::now();
+        let mut h = HeadBlock::new();
+        assert!(h.append(10, "dup A", NONE, now));
+        assert!(h.append(10, "dup B", NONE, now));
+        assert!(!h.append(10, "dup A", NONE, now));
+        assert!(!h.append(10, "dup B", NONE, now));
+        assert!(h.append(11, "dup A", NONE, now));
+        assert!(!h.append(11, "dup A", NONE, now));
+        assert_eq!(
+            lines(&mut h),
+            vec![
+                (10, "dup A".into()),
+                (10, "dup B".into()),
+                (11, "dup A".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn out_of_order_reads_sorted_with_ties_in_push_order() {
+        let now = Instant::now();
+        let mut h = HeadBlock::new();
+        for (ts, l) in [(5, "e"), (1, "a"), (3, "c1"), (3, "c2"), (2, "b"), (3, "c3")] {
+            assert!(h.append(ts, l, NONE, now));
+        }
+        let got: Vec<String> = lines(&mut h).into_iter().map(|x| x.1).collect();
+        assert_eq!(got, ["a", "b", "c1", "c2", "c3", "e"]);
+        assert!(h.overlaps(3, 4));
+        assert!(!h.overlaps(4, 5));
+        assert!(h.overlaps(5, 6));
+        let mut b = RowBuilders::with_capacity(0, 0);
+        assert_eq!(h.append_rows(9, 2, 5, &mut b), 4);
+        let batch = b.finish().unwrap();
+        let ts: Vec<i64> = batch.column(1).as_primitive::<Int64Type>().values().to_vec();
+        assert_eq!(ts, [2, 3, 3, 3]);
+        let fp = batch.column(0).as_primitive::<UInt64Type>();
+        assert_eq!(fp.value(0), 9);
+        let l = batch.column(2).as_string::<i32>();
+        assert_eq!(l.value(1), "c1");
+        assert_eq!(l.value(3), "c3");
+        assert_eq!(batch.column(3).null_count(), 4);
+    }
+
+    #[test]
+    fn metadata_is_json_pairs() {
+        let now = Instant::now();
+        let mut h = HeadBlock::new();
+        h.append(1, "x", &[("trace_id", "a\"b"), ("k", "v")], now);
+        h.append(2, "y", NONE, now);
+        let mut b = RowBuilders::with_capacity(2, 2);
+        h.append_rows(1, i64::MIN, i64::MAX, &mut b);
+        let batch = b.finish().unwrap();
+        let m = batch.column(3).as_string::<i32>();
+        assert_eq!(m.value(0), r#"[["trace_id","a\"b"],["k","v"]]"#);
+        assert!(m.is_null(1));
+    }
+
+    #[test]
+    fn remove_flushed_keeps_later_entries_and_their_dedup() {
+        let now = Instant::now();
+        let mut h = HeadBlock::new();
+        h.append(3, "a", NONE, now);
+        h.append(1, "b", &[("k", "v")], now);
+        let snap = h.snapshot();
+        assert_eq!(snap.cut, 2);
+        h.append(2, "c", &[("k2", "v2")], now);
+        h.append(0, "d", NONE, now);
+        h.remove_flushed(snap.cut, 4, now);
+        assert_eq!(h.min_segment, 4);
+        assert_eq!(h.raw_bytes(), 2 + 4);
+        let s = h.snapshot();
+        assert_eq!(
+            s.entries,
+            vec![
+                Entry {
+                    ts: 0,
+                    line: "d".into(),
+                    metadata: vec![]
+                },
+                Entry {
+                    ts: 2,
+                    line: "c".into(),
+                    metadata: vec![("k2".into(), "v2".into())]
+                },
+            ]
+        );
+        assert!(!h.append(2, "c", NONE, now));
+        h.remove_flushed(2, 5, now);
+        assert!(h.is_empty());
+        // Loki's last-line check (the last line seen, even a duplicate) survives the flush
+        assert!(!h.append(2, "c", NONE, now));
+        assert!(h.append(0, "d", NONE, now));
+    }
+}

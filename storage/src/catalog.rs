@@ -1,0 +1,212 @@
+//! The in-memory label index: every loaded index record, per tenant, arranged for
+//! matcher resolution (`series`) and for planning segment reads (`read`).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Range;
+use std::sync::Arc;
+use std::time::Instant;
+
+use logql::{LabelMatcher, LabelSet};
+use object_store::path::Path;
+use parking_lot::RwLock;
+
+use crate::entry::StreamInfo;
+use crate::index::IndexRecord;
+use crate::layout::segment_path;
+use crate::reader::SegmentRead;
+
+/// The index of one tenant.
+pub struct TenantIndex {
+    /// The tenant's object path part.
+    part: String,
+    /// Loaded records, arranged for lookups.
+    state: RwLock<TenantState>,
+    /// When the tenant's index records were last listed; the lock also makes concurrent
+    /// queries share one refresh.
+    pub refresh: tokio::sync::Mutex<RefreshState>,
+}
+
+/// When each part of a tenant's index was last listed.
+#[derive(Debug, Default)]
+pub struct RefreshState {
+    /// Last listing of one period directory.
+    pub periods: HashMap<i64, Instant>,
+    /// Last listing of the whole tenant.
+    pub all: Option<Instant>,
+}
+
+#[derive(Default)]
+struct TenantState {
+    /// Loaded segment ids.
+    segments: HashSet<String>,
+    /// Index records that could not be loaded (so they are not fetched again).
+    skipped: HashSet<String>,
+    /// Streams by fingerprint.
+    streams: HashMap<u64, StreamState>,
+}
+
+/// One segment as the reader needs it.
+#[derive(Debug)]
+struct SegmentRef {
+    id: String,
+    path: Path,
+    size: u64,
+}
+
+/// Where one stream has rows in one segment.
+#[derive(Debug)]
+struct Chunk {
+    segment: Arc<SegmentRef>,
+    min_ts: i64,
+    max_ts: i64,
+    rows: Range<u64>,
+}
+
+struct StreamState {
+    labels: LabelSet,
+    chunks: Vec<Chunk>,
+}
+
+impl StreamState {
+    fn has_data_in(&self, start: i64, end: i64) -> bool {
+        self.chunks
+            .iter()
+            .any(|c| c.min_ts < end && c.max_ts >= start)
+    }
+}
+
+impl TenantIndex {
+    /// An empty index for the tenant with path part `part`.
+    pub fn new(part: String) -> Self {
+        Self {
+            part,
+            state: RwLock::new(TenantState::default()),
+            refresh: tokio::sync::Mutex::new(RefreshState::default()),
+        }
+    }
+
+    /// The tenant's object path part.
+    pub fn part(&self) -> &str {
+        &self.part
+    }
+
+    /// True if the segment is loaded or known to be unloadable.
+    pub fn knows(&self, segment_id: &str) -> bool {
+        let state = self.state.read();
+        state.segments.contains(segment_id) || state.skipped.contains(segment_id)
+    }
+
+    /// Remembers an index record that could not be loaded, so it is not fetched again.
+    pub fn skip(&self, segment_id: &str) {
+        self.state.write().skipped.insert(segment_id.to_string());
+    }
+
+    /// Adds a segment's record; a segment already loaded (listed in another period) is
+    /// ignored.
+    pub fn insert(&self, record: &IndexRecord) {
+        let segment = Arc::new(SegmentRef {
+            id: record.segment.clone(),
+            path: segment_path(&self.part, record.min_ts, &record.segment),
+            size: record.size,
+        });
+        let mut state = self.state.write();
+        if !state.segments.insert(record.segment.clone()) {
+            return;
+        }
+        for s in &record.streams {
+            let chunk = Chunk {
+                segment: segment.clone(),
+                min_ts: s.min_ts,
+                max_ts: s.max_ts,
+                rows: s.row_start..s.row_end,
+            };
+            state
+                .streams
+                .entry(s.fingerprint)
+                .or_insert_with(|| StreamState {
+                    labels: LabelSet::from_pairs(s.labels.iter().cloned()),
+                    chunks: Vec::new(),
+                })
+                .chunks
+                .push(chunk);
+        }
+    }
+
+    /// Streams matching all `matchers` with data in `[start, end)`, sorted by labels.
+    pub fn series(&self, matchers: &[LabelMatcher], start: i64, end: i64) -> Vec<StreamInfo> {
+        if start >= end {
+            return Vec::new();
+        }
+        let state = self.state.read();
+        let mut out: Vec<StreamInfo> = state
+            .streams
+            .iter()
+            .filter(|(_, s)| s.has_data_in(start, end))
+            .filter(|(_, s)| logql::matcher::matches_all(matchers, &s.labels))
+            .map(|(fp, s)| StreamInfo {
+                fingerprint: *fp,
+                labels: s.labels.clone(),
+            })
+            .collect();
+        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        out
+    }
+
+    /// The segment reads that return the rows of `fingerprints` in `[start, end)`, in
+    /// segment id (write time) order.
+    pub fn plan_reads(&self, fingerprints: &[u64], start: i64, end: i64) -> Vec<SegmentRead> {
+        if start >= end {
+            return Vec::new();
+        }
+        let state = self.state.read();
+        let mut by_segment: BTreeMap<&str, SegmentRead> = BTreeMap::new();
+        let unique: HashSet<u64> = fingerprints.iter().copied().collect();
+        for fp in unique {
+            let Some(stream) = state.streams.get(&fp) else {
+                continue;
+            };
+            for c in &stream.chunks {
+                if c.min_ts >= end || c.max_ts < start {
+                    continue;
+                }
+                let read = by_segment
+                    .entry(c.segment.id.as_str())
+                    .or_insert_with(|| SegmentRead {
+                        path: c.segment.path.clone(),
+                        size: c.segment.size,
+                        rows: Vec::new(),
+                        filter_ts: false,
+                    });
+                read.rows.push(c.rows.clone());
+                read.filter_ts |= c.min_ts < start || c.max_ts >= end;
+            }
+        }
+        by_segment
+            .into_values()
+            .map(|mut r| {
+                r.rows = crate::sparse::merge_ranges(std::mem::take(&mut r.rows));
+                r
+            })
+            .collect()
+    }
+}
+
+/// Every tenant's index.
+#[derive(Default)]
+pub struct Catalog {
+    tenants: RwLock<HashMap<String, Arc<TenantIndex>>>,
+}
+
+impl Catalog {
+    /// The index of the tenant with path part `part`, created empty if new.
+    pub fn tenant(&self, part: &str) -> Arc<TenantIndex> {
+        if let Some(t) = self.tenants.read().get(part) {
+            return t.clone();
+        }
+        self.tenants
+            .write()
+            .entry(part.to_string())
+            .or_insert_with(|| Arc::new(TenantIndex::new(part.to_string())))
+            .clone()
+    }
+}

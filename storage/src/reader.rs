@@ -1,0 +1,419 @@
+//! Reading rows out of segment objects: only the row groups and pages that can hold the
+//! requested streams in the requested time range are fetched and decoded.
+//!
+//! Per segment: the (cached) Parquet footer and page index are loaded; the exact row
+//! ranges of the requested streams (from the index) are narrowed by the `ts` page
+//! statistics; the byte ranges of the surviving pages are fetched in one batch of range
+//! requests; then decoding runs on a blocking thread, with a row filter on `ts` when the
+//! range cuts through a stream.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array};
+use datafusion::arrow::compute::kernels::{boolean, cast, cmp};
+use datafusion::arrow::datatypes::{DataType, Int64Type};
+use datafusion::arrow::error::ArrowError;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::parquet::arrow::ProjectionMask;
+use datafusion::parquet::arrow::arrow_reader::statistics::StatisticsConverter;
+use datafusion::parquet::arrow::arrow_reader::{
+    ArrowPredicateFn, ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+    RowFilter, RowSelection, RowSelectionPolicy,
+};
+use datafusion::parquet::arrow::async_reader::ParquetObjectReader;
+use datafusion::parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader};
+use object_store::ObjectStore;
+use object_store::path::Path;
+
+use crate::entry::{columns, log_schema};
+use crate::error::{Result, StorageError};
+use crate::sparse::{FetchedRanges, merge_ranges};
+
+/// Rows per decoded batch.
+const BATCH_ROWS: usize = 32 * 1024;
+
+/// Bytes fetched from the end of a segment on a footer cache miss (footer plus page
+/// index usually fit; more is fetched when not).
+const FOOTER_PREFETCH: usize = 64 * 1024;
+
+/// Memory budget of the footer cache.
+const FOOTER_CACHE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Leaf column index of `ts` in segment files (flat schema: leaves are the columns).
+const TS_COLUMN: usize = 1;
+
+/// What to read from one segment.
+#[derive(Clone, Debug)]
+pub struct SegmentRead {
+    /// The segment object.
+    pub path: Path,
+    /// Its size in bytes (from the index; saves a HEAD request).
+    pub size: u64,
+    /// Row ranges of the requested streams, sorted and not overlapping.
+    pub rows: Vec<Range<u64>>,
+    /// True when some requested stream has rows outside the time range, so rows must be
+    /// filtered by `ts`.
+    pub filter_ts: bool,
+}
+
+/// Reads segments through the object store, caching their footers.
+pub struct SegmentReader {
+    store: Arc<dyn ObjectStore>,
+    footers: moka::sync::Cache<String, ArrowReaderMetadata>,
+}
+
+/// Which row groups, rows and bytes of a segment one read needs.
+#[derive(Debug, PartialEq)]
+struct ReadPlan {
+    /// Row groups to decode.
+    row_groups: Vec<usize>,
+    /// Selected rows, relative to the concatenation of `row_groups`.
+    selection: Vec<Range<usize>>,
+    /// Rows in `row_groups`.
+    total_rows: usize,
+    /// Byte ranges of the pages holding selected rows (plus dictionaries), merged.
+    pages: Vec<Range<u64>>,
+    /// Byte ranges of the whole column chunks of `row_groups`, merged (fallback).
+    chunks: Vec<Range<u64>>,
+}
+
+impl SegmentReader {
+    /// A reader over `store`.
+    pub fn new(store: Arc<dyn ObjectStore>) -> Self {
+        let footers = moka::sync::Cache::builder()
+            .max_capacity(FOOTER_CACHE_BYTES)
+            .weigher(|_k: &String, v: &ArrowReaderMetadata| {
+                u32::try_from(v.metadata().memory_size()).unwrap_or(u32::MAX)
+            })
+            .build();
+        Self { store, footers }
+    }
+
+    /// Rows of `read` with `start <= ts < end` (when `read.filter_ts`), in segment order,
+    /// as batches in [`log_schema`].
+    pub async fn read(&self, read: SegmentRead, start: i64, end: i64) -> Result<Vec<RecordBatch>> {
+        if read.rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let meta = self.metadata(&read.path, read.size).await?;
+        let window = read.filter_ts.then_some((start, end));
+        let plan = plan(meta.metadata(), &read.rows, window)?;
+        if plan.row_groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        let plan = Arc::new(plan);
+        let fetched = self.fetch(&read.path, read.size, &plan.pages).await?;
+        let first = {
+            let (meta, plan) = (meta.clone(), plan.clone());
+            spawn_decode(move || decode(meta, fetched, &plan, window)).await
+        };
+        match first {
+            Ok(batches) => Ok(batches),
+            Err(err) => {
+                // Page-level fetching relies on the reader touching only the pages of
+                // selected rows; should it ever need more, fetch whole column chunks.
+                tracing::debug!(path = %read.path, %err, "page-level read failed; reading whole column chunks");
+                let fetched = self.fetch(&read.path, read.size, &plan.chunks).await?;
+                spawn_decode(move || decode(meta, fetched, &plan, window)).await
+            }
+        }
+    }
+
+    /// The footer and page index of a segment, from the cache or the store.
+    async fn metadata(&self, path: &Path, size: u64) -> Result<ArrowReaderMetadata> {
+        let key = path.as_ref().to_string();
+        if let Some(meta) = self.footers.get(&key) {
+            return Ok(meta);
+        }
+        let mut reader = ParquetObjectReader::new(self.store.clone(), path.clone())
+            .with_file_size(size);
+        let parquet = ParquetMetaDataReader::new()
+            .with_page_index_policy(PageIndexPolicy::Optional)
+            .with_prefetch_hint(Some(FOOTER_PREFETCH))
+            .load_and_finish(&mut reader, size)
+            .await?;
+        let meta = ArrowReaderMetadata::try_new(Arc::new(parquet), ArrowReaderOptions::new())?;
+        let schema = meta.schema();
+        let expected = log_schema();
+        let columns_match = schema.fields().len() == expected.fields().len()
+            && schema
+                .fields()
+                .iter()
+                .zip(expected.fields().iter())
+                .all(|(a, b)| a.name() == b.name());
+        if !columns_match {
+            return Err(StorageError::Corrupt {
+                path: key,
+                reason: format!("unexpected segment schema {schema:?}"),
+            });
+        }
+        self.footers.insert(key, meta.clone());
+        Ok(meta)
+    }
+
+    /// Fetches `ranges` (merged, sorted) of a segment.
+    async fn fetch(&self, path: &Path, size: u64, ranges: &[Range<u64>]) -> Result<FetchedRanges> {
+        let data = self.store.get_ranges(path, ranges).await?;
+        Ok(FetchedRanges::new(size, ranges, data))
+    }
+}
+
+/// Runs a decode on the blocking pool.
+async fn spawn_decode<F>(f: F) -> Result<Vec<RecordBatch>>
+where
+    F: FnOnce() -> Result<Vec<RecordBatch>> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StorageError::Task(e.to_string()))?
+}
+
+/// Intersects two sorted lists of disjoint ranges.
+fn intersect(a: &[Range<u64>], b: &[Range<u64>]) -> Vec<Range<u64>> {
+    let (mut i, mut j) = (0, 0);
+    let mut out = Vec::new();
+    while i < a.len() && j < b.len() {
+        let start = a[i].start.max(b[j].start);
+        let end = a[i].end.min(b[j].end);
+        if start < end {
+            out.push(start..end);
+        }
+        if a[i].end < b[j].end {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    out
+}
+
+/// True if any of the sorted, disjoint `ranges` overlaps `r`.
+fn overlaps(ranges: &[Range<u64>], r: &Range<u64>) -> bool {
+    let i = ranges.partition_point(|x| x.end <= r.start);
+    ranges.get(i).is_some_and(|x| x.start < r.end)
+}
+
+/// Row ranges (row-group local) of the `ts` pages of row group `rg` whose statistics may
+/// hold a timestamp in `[start, end)`; `None` when the page index is missing.
+fn ts_pages_in_window(
+    meta: &ParquetMetaData,
+    converter: &StatisticsConverter<'_>,
+    rg: usize,
+    (start, end): (i64, i64),
+) -> Result<Option<Vec<Range<u64>>>> {
+    let (Some(column_index), Some(offset_index)) = (meta.column_index(), meta.offset_index())
+    else {
+        return Ok(None);
+    };
+    let Some(locations) = offset_index
+        .get(rg)
+        .and_then(|cols| cols.get(TS_COLUMN))
+        .map(|o| o.page_locations())
+    else {
+        return Ok(None);
+    };
+    let mins = converter.data_page_mins(column_index, offset_index, [&rg])?;
+    let maxes = converter.data_page_maxes(column_index, offset_index, [&rg])?;
+    let (Some(mins), Some(maxes)) = (
+        mins.as_primitive_opt::<Int64Type>(),
+        maxes.as_primitive_opt::<Int64Type>(),
+    ) else {
+        return Ok(None);
+    };
+    let rg_rows = u64::try_from(meta.row_group(rg).num_rows()).unwrap_or(0);
+    let mut keep: Vec<Range<u64>> = Vec::new();
+    for (p, loc) in locations.iter().enumerate() {
+        let first = u64::try_from(loc.first_row_index).unwrap_or(0);
+        let next = locations
+            .get(p + 1)
+            .map_or(rg_rows, |n| u64::try_from(n.first_row_index).unwrap_or(rg_rows));
+        // pages without statistics are kept
+        let disjoint = p < mins.len()
+            && p < maxes.len()
+            && mins.is_valid(p)
+            && maxes.is_valid(p)
+            && (maxes.value(p) < start || mins.value(p) >= end);
+        if disjoint {
+            continue;
+        }
+        match keep.last_mut() {
+            Some(last) if last.end == first => last.end = next,
+            _ => keep.push(first..next),
+        }
+    }
+    Ok(Some(keep))
+}
+
+/// Plans the read of `rows` (segment row ranges) from a segment with footer `meta`,
+/// dropping `ts` pages outside `window` when given.
+fn plan(meta: &ParquetMetaData, rows: &[Range<u64>], window: Option<(i64, i64)>) -> Result<ReadPlan> {
+    let arrow_schema = log_schema();
+    let converter = match window {
+        Some(_) => Some(StatisticsConverter::try_new(
+            columns::TS,
+            &arrow_schema,
+            meta.file_metadata().schema_descr(),
+        )?),
+        None => None,
+    };
+    let mut out = ReadPlan {
+        row_groups: Vec::new(),
+        selection: Vec::new(),
+        total_rows: 0,
+        pages: Vec::new(),
+        chunks: Vec::new(),
+    };
+    let mut rg_start = 0u64;
+    for (rg, rg_meta) in meta.row_groups().iter().enumerate() {
+        let rg_rows = u64::try_from(rg_meta.num_rows()).unwrap_or(0);
+        let rg_end = rg_start + rg_rows;
+        // requested rows inside this row group, made local
+        let mut local: Vec<Range<u64>> = rows
+            .iter()
+            .filter(|r| r.start < rg_end && r.end > rg_start)
+            .map(|r| r.start.max(rg_start) - rg_start..r.end.min(rg_end) - rg_start)
+            .collect();
+        rg_start = rg_end;
+        if let (Some(window), Some(converter)) = (window, converter.as_ref())
+            && !local.is_empty()
+            && let Some(keep) = ts_pages_in_window(meta, converter, rg, window)?
+        {
+            local = intersect(&local, &keep);
+        }
+        if local.is_empty() {
+            continue;
+        }
+        let base = out.total_rows;
+        out.row_groups.push(rg);
+        out.total_rows += rg_rows as usize;
+        out.selection.extend(
+            local
+                .iter()
+                .map(|r| base + r.start as usize..base + r.end as usize),
+        );
+        let offsets = meta.offset_index().and_then(|o| o.get(rg));
+        for (c, chunk) in rg_meta.columns().iter().enumerate() {
+            let (chunk_start, chunk_len) = chunk.byte_range();
+            let whole = chunk_start..chunk_start + chunk_len;
+            out.chunks.push(whole.clone());
+            let Some(locations) = offsets
+                .and_then(|o| o.get(c))
+                .map(|o| o.page_locations())
+                .filter(|l| !l.is_empty())
+            else {
+                out.pages.push(whole);
+                continue;
+            };
+            let first_page = u64::try_from(locations[0].offset).unwrap_or(chunk_start);
+            if chunk_start < first_page {
+                // dictionary page (and anything else before the first data page)
+                out.pages.push(chunk_start..first_page);
+            }
+            for (p, loc) in locations.iter().enumerate() {
+                let first = u64::try_from(loc.first_row_index).unwrap_or(0);
+                let next = locations
+                    .get(p + 1)
+                    .map_or(rg_rows, |n| u64::try_from(n.first_row_index).unwrap_or(rg_rows));
+                if overlaps(&local, &(first..next)) {
+                    let offset = u64::try_from(loc.offset).unwrap_or(0);
+                    let len = u64::try_from(loc.compressed_page_size).unwrap_or(0);
+                    out.pages.push(offset..offset + len);
+                }
+            }
+        }
+    }
+    out.pages = merge_ranges(std::mem::take(&mut out.pages));
+    out.chunks = merge_ranges(std::mem::take(&mut out.chunks));
+    Ok(out)
+}
+
+/// Decodes the planned rows from fetched bytes (blocking).
+fn decode(
+    meta: ArrowReaderMetadata,
+    fetched: FetchedRanges,
+    plan: &ReadPlan,
+    window: Option<(i64, i64)>,
+) -> Result<Vec<RecordBatch>> {
+    let selection =
+        RowSelection::from_consecutive_ranges(plan.selection.iter().cloned(), plan.total_rows);
+    let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(fetched, meta)
+        .with_row_groups(plan.row_groups.clone())
+        .with_row_selection(selection)
+        // a queue of selectors skips unselected pages without reading them
+        .with_row_selection_policy(RowSelectionPolicy::Selectors)
+        .with_batch_size(BATCH_ROWS);
+    if let Some((start, end)) = window {
+        let mask = ProjectionMask::leaves(builder.parquet_schema(), [TS_COLUMN]);
+        let start = Int64Array::new_scalar(start);
+        let end = Int64Array::new_scalar(end);
+        let predicate = ArrowPredicateFn::new(mask, move |batch: RecordBatch| {
+            let ts = batch.column(0);
+            in_window(ts, &start, &end)
+        });
+        builder = builder.with_row_filter(RowFilter::new(vec![Box::new(predicate)]));
+    }
+    let reader = builder.build()?;
+    let mut out = Vec::new();
+    for batch in reader {
+        let batch = batch?;
+        if batch.num_rows() > 0 {
+            out.push(conform(batch)?);
+        }
+    }
+    Ok(out)
+}
+
+/// `start <= ts < end` over a whole `ts` array.
+fn in_window(
+    ts: &ArrayRef,
+    start: &datafusion::arrow::array::Scalar<Int64Array>,
+    end: &datafusion::arrow::array::Scalar<Int64Array>,
+) -> std::result::Result<BooleanArray, ArrowError> {
+    let ge = cmp::gt_eq(ts, start)?;
+    let lt = cmp::lt(ts, end)?;
+    boolean::and(&ge, &lt)
+}
+
+/// Gives a decoded batch exactly [`log_schema`] (Utf8 strings, the schema's metadata).
+fn conform(batch: RecordBatch) -> Result<RecordBatch> {
+    let schema = log_schema();
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields().iter())
+        .map(|(col, field)| {
+            if col.data_type() == field.data_type() {
+                Ok(col.clone())
+            } else if matches!(field.data_type(), DataType::Utf8) {
+                Ok(cast::cast(col, &DataType::Utf8)?)
+            } else {
+                Err(StorageError::Arrow(ArrowError::SchemaError(format!(
+                    "segment column {} has type {}, expected {}",
+                    field.name(),
+                    col.data_type(),
+                    field.data_type()
+                ))))
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(RecordBatch::try_new(schema, columns)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intersects_sorted_ranges() {
+        assert_eq!(
+            intersect(&[0..10, 20..30], &[5..25, 28..40]),
+            vec![5..10, 20..25, 28..30]
+        );
+        assert_eq!(intersect(&[0..10], &[10..20]), Vec::<Range<u64>>::new());
+        assert!(overlaps(&[0..10, 20..30], &(9..12)));
+        assert!(!overlaps(&[0..10, 20..30], &(10..20)));
+        assert!(overlaps(&[0..10, 20..30], &(29..100)));
+        assert!(!overlaps(&[0..10, 20..30], &(30..100)));
+    }
+}
