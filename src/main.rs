@@ -1,1 +1,73 @@
-fn main() {}
+//! The `fenrir` binary: parse flags, load the config, run the single binary.
+
+use std::process::ExitCode;
+
+use fenrir::{app, cli, config::Config};
+
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+}
+
+fn main() -> ExitCode {
+    let cli = match cli::parse(std::env::args().skip(1)) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            eprint!("{}", cli::USAGE);
+            return ExitCode::from(1);
+        }
+    };
+    if cli.help {
+        print!("{}", cli::USAGE);
+        return ExitCode::SUCCESS;
+    }
+    if cli.version {
+        print!("{}", cli::version_text());
+        return ExitCode::SUCCESS;
+    }
+    let mut config = match &cli.config_file {
+        Some(path) => match Config::load(path, cli.expand_env) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("failed parsing config: {e}");
+                return ExitCode::from(1);
+            }
+        },
+        None => Config::embedded(),
+    };
+    if let Err(e) = cli.apply(&mut config) {
+        eprintln!("{e}");
+        return ExitCode::from(1);
+    }
+    if let Err(e) = config.validate() {
+        eprintln!("{e}");
+        return ExitCode::from(1);
+    }
+    if cli.print_config_stderr {
+        eprint!("{}", config.to_yaml());
+    }
+    if cli.verify_config {
+        eprintln!("config is valid");
+        return ExitCode::SUCCESS;
+    }
+    init_logging(&config.server.log_level);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("start tokio runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(app::run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "fenrir stopped");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -113,8 +113,12 @@ impl Distributor {
                 }
                 if n > 0 {
                     let labels = [Reason::LineTooLong.as_str(), tenant];
-                    metrics::MUTATED_SAMPLES.with_label_values(&labels).inc_by(n);
-                    metrics::MUTATED_BYTES.with_label_values(&labels).inc_by(cut);
+                    metrics::MUTATED_SAMPLES
+                        .with_label_values(&labels)
+                        .inc_by(n);
+                    metrics::MUTATED_BYTES
+                        .with_label_values(&labels)
+                        .inc_by(cut);
                 }
             }
             let labels = match validate_labels(&self.limits, &stream.labels) {
@@ -127,14 +131,16 @@ impl Distributor {
                 }
             };
             let label_text = labels.to_string();
-            stream.entries.retain(|e| match rules.check(&label_text, e) {
-                Ok(()) => true,
-                Err(Rejection { reason, message }) => {
-                    discard(reason, tenant, 1, e.line.len());
-                    last_error = Some(message);
-                    false
-                }
-            });
+            stream
+                .entries
+                .retain(|e| match rules.check(&label_text, e) {
+                    Ok(()) => true,
+                    Err(Rejection { reason, message }) => {
+                        discard(reason, tenant, 1, e.line.len());
+                        last_error = Some(message);
+                        false
+                    }
+                });
             if stream.entries.is_empty() {
                 continue;
             }
@@ -161,7 +167,9 @@ mod tests {
     async fn env() -> Env {
         let (w, s) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let cfg = IngesterConfig::with_wal_dir(w.path().to_path_buf());
-        let ingester = Ingester::open(cfg, fs_storage(s.path()).await).await.unwrap();
+        let ingester = Ingester::open(cfg, fs_storage(s.path()).await)
+            .await
+            .unwrap();
         Env {
             _dirs: (w, s),
             ingester,
@@ -170,10 +178,14 @@ mod tests {
 
     fn lines(env: &Env, tenant: &str, labels: &[(&str, &str)]) -> Vec<String> {
         let fp = ls(labels).fingerprint();
-        ts_lines(&env.ingester.read(tenant, &[fp], i64::MIN, i64::MAX).unwrap())
-            .into_iter()
-            .map(|x| x.1)
-            .collect()
+        ts_lines(
+            &env.ingester
+                .read(tenant, &[fp], i64::MIN, i64::MAX)
+                .unwrap(),
+        )
+        .into_iter()
+        .map(|x| x.1)
+        .collect()
     }
 
     #[tokio::test]
@@ -190,7 +202,10 @@ mod tests {
         let far_future = now + 3_600_000_000_000;
         let req = PushRequest {
             streams: vec![
-                stream(&[("job", "a")], &[(now, "ok 1"), (now, "much too long"), (now + 1, "ok 2")]),
+                stream(
+                    &[("job", "a")],
+                    &[(now, "ok 1"), (now, "much too long"), (now + 1, "ok 2")],
+                ),
                 stream(&[("bad-name", "x")], &[(now, "dropped with its stream")]),
                 stream(&[("job", "b")], &[(far_future, "future")]),
                 // no entries: ignored even without labels
@@ -219,19 +234,28 @@ mod tests {
         let env = env().await;
         let d = Distributor::new(Limits::default(), env.ingester.clone());
         let now = now_ns();
-        d.push("t", PushRequest {
-            streams: vec![stream(&[("job", "a"), ("empty", "")], &[(now, "x")])],
-        })
+        d.push(
+            "t",
+            PushRequest {
+                streams: vec![stream(&[("job", "a"), ("empty", "")], &[(now, "x")])],
+            },
+        )
         .await
         .unwrap();
         assert_eq!(lines(&env, "t", &[("job", "a")]), ["x"]);
         let err = d
-            .push("t", PushRequest {
-                streams: vec![stream(&[("empty", "")], &[(now, "x")])],
-            })
+            .push(
+                "t",
+                PushRequest {
+                    streams: vec![stream(&[("empty", "")], &[(now, "x")])],
+                },
+            )
             .await
             .unwrap_err();
-        assert_eq!(err.to_string(), "error at least one label pair is required per stream");
+        assert_eq!(
+            err.to_string(),
+            "error at least one label pair is required per stream"
+        );
     }
 
     #[tokio::test]
@@ -240,9 +264,12 @@ mod tests {
         let strict = Distributor::new(Limits::default(), env.ingester.clone());
         let old = now_ns() - 8 * 24 * 3_600_000_000_000;
         let err = strict
-            .push("t", PushRequest {
-                streams: vec![stream(&[("job", "a")], &[(old, "old")])],
-            })
+            .push(
+                "t",
+                PushRequest {
+                    streams: vec![stream(&[("job", "a")], &[(old, "old")])],
+                },
+            )
             .await
             .unwrap_err();
         assert!(
@@ -259,9 +286,12 @@ mod tests {
             },
             env.ingester.clone(),
         );
-        lax.push("t", PushRequest {
-            streams: vec![stream(&[("job", "a")], &[(old, "old")])],
-        })
+        lax.push(
+            "t",
+            PushRequest {
+                streams: vec![stream(&[("job", "a")], &[(old, "old")])],
+            },
+        )
         .await
         .unwrap();
         assert_eq!(lines(&env, "t", &[("job", "a")]), ["old"]);
@@ -278,9 +308,12 @@ mod tests {
             },
             env.ingester.clone(),
         );
-        d.push("t", PushRequest {
-            streams: vec![stream(&[("job", "a")], &[(now_ns(), "abcdefgh")])],
-        })
+        d.push(
+            "t",
+            PushRequest {
+                streams: vec![stream(&[("job", "a")], &[(now_ns(), "abcdefgh")])],
+            },
+        )
         .await
         .unwrap();
         assert_eq!(lines(&env, "t", &[("job", "a")]), ["abcd"]);
@@ -300,9 +333,12 @@ mod tests {
         );
         let now = now_ns();
         let hundred = "x".repeat(100);
-        d.push("t", PushRequest {
-            streams: vec![stream(&[("job", "a")], &[(now, &hundred)])],
-        })
+        d.push(
+            "t",
+            PushRequest {
+                streams: vec![stream(&[("job", "a")], &[(now, &hundred)])],
+            },
+        )
         .await
         .unwrap();
         let req = PushRequest {
@@ -319,9 +355,12 @@ mod tests {
         );
         assert_eq!(lines(&env, "t", &[("job", "a")]).len(), 1);
         // another tenant has its own bucket
-        d.push("u", PushRequest {
-            streams: vec![stream(&[("job", "a")], &[(now, "fine")])],
-        })
+        d.push(
+            "u",
+            PushRequest {
+                streams: vec![stream(&[("job", "a")], &[(now, "fine")])],
+            },
+        )
         .await
         .unwrap();
     }
@@ -337,9 +376,12 @@ mod tests {
             env.ingester.clone(),
         );
         let err = d
-            .push("t", PushRequest {
-                streams: vec![stream(&[("a", "1"), ("b", "2")], &[(now_ns(), "x")])],
-            })
+            .push(
+                "t",
+                PushRequest {
+                    streams: vec![stream(&[("a", "1"), ("b", "2")], &[(now_ns(), "x")])],
+                },
+            )
             .await
             .unwrap_err();
         assert_eq!(

@@ -44,7 +44,11 @@ impl FlushReason {
 }
 
 /// Why `head` should be flushed at `now` under `cfg`, if it should.
-pub(crate) fn flush_reason(cfg: &IngesterConfig, head: &HeadBlock, now: Instant) -> Option<FlushReason> {
+pub(crate) fn flush_reason(
+    cfg: &IngesterConfig,
+    head: &HeadBlock,
+    now: Instant,
+) -> Option<FlushReason> {
     if head.is_empty() {
         return None;
     }
@@ -299,13 +303,23 @@ mod tests {
     async fn flush_all_writes_one_segment_frees_memory_and_wal() {
         let (w, s) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let storage = fs_storage(s.path()).await;
-        let ing = Ingester::open(cfg(w.path()), storage.clone()).await.unwrap();
-        let a = [("app", "a")];
-        let b = [("app", "b")];
-        ing.push("t", vec![stream(&a, &[(20, "a2"), (10, "a1")]), stream(&b, &[(15, "b1")])])
+        let ing = Ingester::open(cfg(w.path()), storage.clone())
             .await
             .unwrap();
-        ing.push("u", vec![stream(&a, &[(1, "other tenant")])]).await.unwrap();
+        let a = [("app", "a")];
+        let b = [("app", "b")];
+        ing.push(
+            "t",
+            vec![
+                stream(&a, &[(20, "a2"), (10, "a1")]),
+                stream(&b, &[(15, "b1")]),
+            ],
+        )
+        .await
+        .unwrap();
+        ing.push("u", vec![stream(&a, &[(1, "other tenant")])])
+            .await
+            .unwrap();
         ing.flush_all().await.unwrap();
         assert_eq!(ing.stream_count("t"), 0);
         assert_eq!(ing.stream_count("u"), 0);
@@ -319,13 +333,21 @@ mod tests {
         assert_eq!(segs.len(), 1, "{segs:?}");
         // reopen: nothing to replay, so nothing is flushed twice
         drop(ing);
-        let ing = Ingester::open(cfg(w.path()), storage.clone()).await.unwrap();
+        let ing = Ingester::open(cfg(w.path()), storage.clone())
+            .await
+            .unwrap();
         assert_eq!(ing.stream_count("t"), 0);
-        ing.push("t", vec![stream(&a, &[(30, "a3")])]).await.unwrap();
-        ing.push("t", vec![stream(&b, &[(31, "b3")])]).await.unwrap();
+        ing.push("t", vec![stream(&a, &[(30, "a3")])])
+            .await
+            .unwrap();
+        ing.push("t", vec![stream(&b, &[(31, "b3")])])
+            .await
+            .unwrap();
         ing.flush_all().await.unwrap();
         drop(ing);
-        let ing = Ingester::open(cfg(w.path()), storage.clone()).await.unwrap();
+        let ing = Ingester::open(cfg(w.path()), storage.clone())
+            .await
+            .unwrap();
         assert_eq!(ing.stream_count("t"), 0);
         let got = ts_lines(&storage.read("t", &[fa], 0, 100).await.unwrap());
         assert_eq!(got.len(), 3);
@@ -342,9 +364,15 @@ mod tests {
         let ing = Ingester::open(c.clone(), storage.clone()).await.unwrap();
         let big = [("app", "big")];
         let small = [("app", "small")];
-        ing.push("t", vec![stream(&big, &[(1, "0123456789")]), stream(&small, &[(2, "s")])])
-            .await
-            .unwrap();
+        ing.push(
+            "t",
+            vec![
+                stream(&big, &[(1, "0123456789")]),
+                stream(&small, &[(2, "s")]),
+            ],
+        )
+        .await
+        .unwrap();
         // only `big` is due (full): the segment holding both must stay for `small`
         ing.flush_cycle(false).await.unwrap();
         assert_eq!(ing.stream_count("t"), 1);
@@ -355,8 +383,14 @@ mod tests {
         let fb = ls(&big).fingerprint();
         assert!(ing.read("t", &[fb], i64::MIN, i64::MAX).unwrap().is_empty());
         let fs = ls(&small).fingerprint();
-        assert_eq!(ts_lines(&ing.read("t", &[fs], i64::MIN, i64::MAX).unwrap()).len(), 1);
-        assert_eq!(ts_lines(&storage.read("t", &[fb], 0, 10).await.unwrap()).len(), 1);
+        assert_eq!(
+            ts_lines(&ing.read("t", &[fs], i64::MIN, i64::MAX).unwrap()).len(),
+            1
+        );
+        assert_eq!(
+            ts_lines(&storage.read("t", &[fb], 0, 10).await.unwrap()).len(),
+            1
+        );
     }
 
     #[tokio::test]
@@ -381,10 +415,16 @@ mod tests {
             }
         }
         assert!(flushed, "idle stream was not flushed");
-        assert_eq!(ts_lines(&storage.read("t", &[fa], 0, 10).await.unwrap()).len(), 1);
+        assert_eq!(
+            ts_lines(&storage.read("t", &[fa], 0, 10).await.unwrap()).len(),
+            1
+        );
         drop(ing);
         // the loop ends once the ingester is gone
-        tokio::time::timeout(Duration::from_secs(5), handle).await.unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(5), handle)
+            .await
+            .unwrap()
+            .unwrap();
     }
 
     #[tokio::test]
@@ -393,7 +433,9 @@ mod tests {
         let root = s.path().join("store");
         std::fs::create_dir_all(&root).unwrap();
         let storage = fs_storage(&root).await;
-        let ing = Ingester::open(cfg(w.path()), storage.clone()).await.unwrap();
+        let ing = Ingester::open(cfg(w.path()), storage.clone())
+            .await
+            .unwrap();
         let a = [("app", "a")];
         ing.push("t", vec![stream(&a, &[(1, "x")])]).await.unwrap();
         // break the store: its root becomes a file
@@ -409,6 +451,9 @@ mod tests {
         std::fs::create_dir_all(&root).unwrap();
         ing.flush_all().await.unwrap();
         assert_eq!(ing.stream_count("t"), 0);
-        assert_eq!(ts_lines(&storage.read("t", &[fa], 0, 10).await.unwrap()).len(), 1);
+        assert_eq!(
+            ts_lines(&storage.read("t", &[fa], 0, 10).await.unwrap()).len(),
+            1
+        );
     }
 }

@@ -279,7 +279,8 @@ impl HeadBlock {
             let e = &self.entries[i as usize];
             out.fingerprint.append_value(fingerprint);
             out.ts.append_value(e.ts);
-            out.line.append_value(self.lines.get(e.start..e.end).unwrap_or(""));
+            out.line
+                .append_value(self.lines.get(e.start..e.end).unwrap_or(""));
             match self.metadata.get(e.meta as usize) {
                 Some(pairs) => {
                     json.clear();
@@ -303,7 +304,11 @@ impl HeadBlock {
                 Entry {
                     ts: e.ts,
                     line: self.lines.get(e.start..e.end).unwrap_or("").to_string(),
-                    metadata: self.metadata.get(e.meta as usize).cloned().unwrap_or_default(),
+                    metadata: self
+                        .metadata
+                        .get(e.meta as usize)
+                        .cloned()
+                        .unwrap_or_default(),
                 }
             })
             .collect();
@@ -319,7 +324,8 @@ impl HeadBlock {
     pub fn remove_flushed(&mut self, cut: usize, segment: u64, now: Instant) {
         let cut = cut.min(self.entries.len());
         if cut == self.entries.len() {
-            let (last_line, last_seq, highest_ts) = (self.last_line, self.last_seq, self.highest_ts);
+            let (last_line, last_seq, highest_ts) =
+                (self.last_line, self.last_seq, self.highest_ts);
             *self = Self::new();
             self.last_line = last_line;
             self.last_seq = last_seq;
@@ -472,7 +478,14 @@ mod tests {
     fn out_of_order_reads_sorted_with_ties_in_push_order() {
         let now = Instant::now();
         let mut h = HeadBlock::new();
-        for (ts, l) in [(5, "e"), (1, "a"), (3, "c1"), (3, "c2"), (2, "b"), (3, "c3")] {
+        for (ts, l) in [
+            (5, "e"),
+            (1, "a"),
+            (3, "c1"),
+            (3, "c2"),
+            (2, "b"),
+            (3, "c3"),
+        ] {
             assert!(h.append(ts, l, NONE, now));
         }
         let got: Vec<String> = lines(&mut h).into_iter().map(|x| x.1).collect();
@@ -483,7 +496,11 @@ mod tests {
         let mut b = RowBuilders::with_capacity(0, 0);
         assert_eq!(h.append_rows(9, 2, 5, &mut b), 4);
         let batch = b.finish().unwrap();
-        let ts: Vec<i64> = batch.column(1).as_primitive::<Int64Type>().values().to_vec();
+        let ts: Vec<i64> = batch
+            .column(1)
+            .as_primitive::<Int64Type>()
+            .values()
+            .to_vec();
         assert_eq!(ts, [2, 3, 3, 3]);
         let fp = batch.column(0).as_primitive::<UInt64Type>();
         assert_eq!(fp.value(0), 9);

@@ -226,7 +226,9 @@ impl Ingester {
         fps.dedup();
         let slots: Vec<Arc<StreamSlot>> = {
             let streams = t.streams.read();
-            fps.iter().filter_map(|fp| streams.get(fp).cloned()).collect()
+            fps.iter()
+                .filter_map(|fp| streams.get(fp).cloned())
+                .collect()
         };
         let mut batches = Vec::new();
         let mut builders = RowBuilders::with_capacity(1024, 64 * 1024);
@@ -405,7 +407,9 @@ mod tests {
 
     async fn open(wal_dir: &Path, store_dir: &Path) -> Arc<Ingester> {
         let cfg = IngesterConfig::with_wal_dir(wal_dir.to_path_buf());
-        Ingester::open(cfg, fs_storage(store_dir).await).await.unwrap()
+        Ingester::open(cfg, fs_storage(store_dir).await)
+            .await
+            .unwrap()
     }
 
     fn read_all(ing: &Ingester, tenant: &str, labels: &[(&str, &str)]) -> Vec<(i64, String)> {
@@ -418,12 +422,18 @@ mod tests {
         let (w, s) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let ing = open(w.path(), s.path()).await;
         let job = [("job", "edge")];
-        ing.push("t", vec![stream(&job, &[(10, "dup A"), (10, "dup B"), (10, "dup A")])])
-            .await
-            .unwrap();
-        ing.push("t", vec![stream(&job, &[(30, "late"), (5, "early"), (10, "dup B")])])
-            .await
-            .unwrap();
+        ing.push(
+            "t",
+            vec![stream(&job, &[(10, "dup A"), (10, "dup B"), (10, "dup A")])],
+        )
+        .await
+        .unwrap();
+        ing.push(
+            "t",
+            vec![stream(&job, &[(30, "late"), (5, "early"), (10, "dup B")])],
+        )
+        .await
+        .unwrap();
         ing.push("t", vec![stream(&job, &[(10, "dup C"), (30, "late")])])
             .await
             .unwrap();
@@ -458,17 +468,27 @@ mod tests {
         let ing = open(w.path(), s.path()).await;
         let a = [("app", "a"), ("env", "prod")];
         let b = [("app", "b"), ("env", "dev")];
-        ing.push("t", vec![stream(&a, &[(100, "a1"), (300, "a3")]), stream(&b, &[(200, "b2")])])
-            .await
-            .unwrap();
-        let m = |name: &str, v: &str| {
-            LabelMatcher::new(name, logql::MatchOp::Eq, v).unwrap()
-        };
+        ing.push(
+            "t",
+            vec![
+                stream(&a, &[(100, "a1"), (300, "a3")]),
+                stream(&b, &[(200, "b2")]),
+            ],
+        )
+        .await
+        .unwrap();
+        let m = |name: &str, v: &str| LabelMatcher::new(name, logql::MatchOp::Eq, v).unwrap();
         let all = ing.series("t", &[], ALL.0, ALL.1);
         assert_eq!(all.len(), 2);
         assert!(all[0].fingerprint < all[1].fingerprint);
         let prod = ing.series("t", &[m("env", "prod")], ALL.0, ALL.1);
-        assert_eq!(prod, vec![StreamInfo { fingerprint: ls(&a).fingerprint(), labels: ls(&a) }]);
+        assert_eq!(
+            prod,
+            vec![StreamInfo {
+                fingerprint: ls(&a).fingerprint(),
+                labels: ls(&a)
+            }]
+        );
         // a gap between entries is not a match
         assert!(ing.series("t", &[m("app", "a")], 101, 300).is_empty());
         assert_eq!(ing.series("t", &[], 150, 250).len(), 1);
@@ -488,7 +508,9 @@ mod tests {
         {
             let ing = open(w.path(), s.path()).await;
             for i in 0..5 {
-                ing.push("t", vec![stream(&job, &[(i, "line")])]).await.unwrap();
+                ing.push("t", vec![stream(&job, &[(i, "line")])])
+                    .await
+                    .unwrap();
             }
         }
         // tear the last record in half
@@ -507,11 +529,16 @@ mod tests {
         let ing = open(w.path(), s.path()).await;
         let job = [("job", "x")];
         let h = 3_600_000_000_000i64;
-        ing.push("t", vec![stream(&job, &[(10 * h, "newest")])]).await.unwrap();
+        ing.push("t", vec![stream(&job, &[(10 * h, "newest")])])
+            .await
+            .unwrap();
         let err = ing
             .push(
                 "t",
-                vec![stream(&job, &[(8 * h, "old"), (10 * h - h / 2, "ok"), (10 * h, "newest")])],
+                vec![stream(
+                    &job,
+                    &[(8 * h, "old"), (10 * h - h / 2, "ok"), (10 * h, "newest")],
+                )],
             )
             .await
             .unwrap_err();
@@ -520,7 +547,10 @@ mod tests {
             err.to_string(),
             "entry with timestamp 1970-01-01 08:00:00 +0000 UTC ignored, reason: 'entry too far behind, oldest acceptable timestamp is: 1970-01-01T09:00:00Z',\nuser 't', total ignored: 1 out of 3 for stream: {job=\"x\"}"
         );
-        let want = vec![(10 * h - h / 2, "ok".to_string()), (10 * h, "newest".to_string())];
+        let want = vec![
+            (10 * h - h / 2, "ok".to_string()),
+            (10 * h, "newest".to_string()),
+        ];
         assert_eq!(read_all(&ing, "t", &job), want);
         drop(ing);
         let ing = open(w.path(), s.path()).await;
@@ -538,7 +568,10 @@ mod tests {
             ing.push("t", vec![st]).await.unwrap();
         }
         let ing = open(w.path(), s.path()).await;
-        let r = rows(&ing.read("t", &[ls(&job).fingerprint()], ALL.0, ALL.1).unwrap());
+        let r = rows(
+            &ing.read("t", &[ls(&job).fingerprint()], ALL.0, ALL.1)
+                .unwrap(),
+        );
         assert_eq!(r[0].3.as_deref(), Some(r#"[["trace_id","abc"]]"#));
         assert_eq!(r[1].3, None);
     }

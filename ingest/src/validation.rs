@@ -327,7 +327,10 @@ mod tests {
 
     #[test]
     fn go_time_string_matches_go() {
-        assert_eq!(go_time_string(1_000_000_000), "1970-01-01 00:00:01 +0000 UTC");
+        assert_eq!(
+            go_time_string(1_000_000_000),
+            "1970-01-01 00:00:01 +0000 UTC"
+        );
         assert_eq!(
             go_time_string(1_795_136_402_500_000_000),
             "2026-11-20 01:00:02.5 +0000 UTC"
@@ -339,7 +342,10 @@ mod tests {
     fn missing_labels() {
         let l = Limits::default();
         let err = validate_labels(&l, &LabelSet::new()).unwrap_err();
-        assert_eq!(err.message, "error at least one label pair is required per stream");
+        assert_eq!(
+            err.message,
+            "error at least one label pair is required per stream"
+        );
         let err = validate_labels(&l, &ls(&[("a", "")])).unwrap_err();
         assert_eq!(err.reason, Reason::MissingLabels);
     }
@@ -418,7 +424,9 @@ mod tests {
         };
         assert!(rules.check("{a=\"b\"}", &e(now, "hello")).is_ok());
         let week = 7 * 24 * 3600 * 1_000_000_000i64;
-        let err = rules.check("{a=\"b\"}", &e(now - week - 1, "x")).unwrap_err();
+        let err = rules
+            .check("{a=\"b\"}", &e(now - week - 1, "x"))
+            .unwrap_err();
         assert_eq!(
             err.message,
             "entry for stream '{a=\"b\"}' has timestamp too old: 2023-11-07T22:13:19Z, oldest acceptable timestamp is: 2023-11-07T22:13:20Z"

@@ -133,10 +133,18 @@ fn put_str(buf: &mut Vec<u8>, s: &str) {
 pub fn encode_push(tenant: &str, streams: &[PushStream]) -> Vec<u8> {
     let mut size = 1 + 8 + 4 + tenant.len() + 4;
     for s in streams {
-        size += 8 + s.labels.iter().map(|(k, v)| 8 + k.len() + v.len()).sum::<usize>();
+        size += 8 + s
+            .labels
+            .iter()
+            .map(|(k, v)| 8 + k.len() + v.len())
+            .sum::<usize>();
         for e in &s.entries {
             size += 16 + e.line.len();
-            size += e.metadata.iter().map(|(k, v)| 8 + k.len() + v.len()).sum::<usize>();
+            size += e
+                .metadata
+                .iter()
+                .map(|(k, v)| 8 + k.len() + v.len())
+                .sum::<usize>();
         }
     }
     let mut buf = Vec::with_capacity(size);
@@ -567,8 +575,7 @@ impl WalWriter {
         let Some(tx) = &self.tx else {
             return Err(writer_gone());
         };
-        tx.send(Command::Rotate(done))
-            .map_err(|_| writer_gone())?;
+        tx.send(Command::Rotate(done)).map_err(|_| writer_gone())?;
         rx.await.unwrap_or_else(|_| Err(writer_gone()))
     }
 
@@ -652,7 +659,10 @@ mod tests {
                 streams: vec![(1, 2), (3, 4)]
             }
         );
-        assert_eq!(decode(&[9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), Err(DecodeError::UnknownKind(9)));
+        assert_eq!(
+            decode(&[9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+            Err(DecodeError::UnknownKind(9))
+        );
     }
 
     /// A tiny deterministic generator for the property test (xorshift64*).
@@ -702,7 +712,9 @@ mod tests {
                     }
                     written.push(p);
                     if rng.below(10) == 0 {
-                        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+                        let rt = tokio::runtime::Builder::new_current_thread()
+                            .build()
+                            .unwrap();
                         rt.block_on(w.rotate()).unwrap();
                     }
                 }
@@ -744,12 +756,22 @@ mod tests {
                 idx += 1;
             }
             let replayed = read_all(dir.path(), true);
-            assert_eq!(replayed[..], model[..before + in_last], "round {round} cut {cut}");
+            assert_eq!(
+                replayed[..],
+                model[..before + in_last],
+                "round {round} cut {cut}"
+            );
             // the repaired segment is clean, and a new writer continues after it
             assert_eq!(read_all(dir.path(), false), replayed);
-            let next = list_segments(dir.path()).unwrap().last().map_or(1, |s| s.0 + 1);
+            let next = list_segments(dir.path())
+                .unwrap()
+                .last()
+                .map_or(1, |s| s.0 + 1);
             let w = WalWriter::start(dir.path(), next).unwrap();
-            w.append(b"\x02more".to_vec()).blocking_recv().unwrap().unwrap();
+            w.append(b"\x02more".to_vec())
+                .blocking_recv()
+                .unwrap()
+                .unwrap();
             drop(w);
             let again = read_all(dir.path(), true);
             assert_eq!(again.len(), replayed.len() + 1);
@@ -777,7 +799,11 @@ mod tests {
         assert_eq!(w.rotate().await.unwrap(), 8);
         assert_eq!(delete_segments_before(dir.path(), 8).unwrap(), 1);
         assert_eq!(
-            list_segments(dir.path()).unwrap().iter().map(|s| s.0).collect::<Vec<_>>(),
+            list_segments(dir.path())
+                .unwrap()
+                .iter()
+                .map(|s| s.0)
+                .collect::<Vec<_>>(),
             vec![8]
         );
     }

@@ -41,6 +41,12 @@ pub fn parse_expr(query: &str) -> Result<Expr, ParseError> {
     parser::parse_expr(query)
 }
 
+/// Parses and validates a whole LogQL query in an explicit [`Dialect`] (e.g. Loki 3's
+/// `|= "a" or "b"` line filters).
+pub fn parse_expr_with(query: &str, dialect: Dialect) -> Result<Expr, ParseError> {
+    parser::parse_expr_with(query, dialect)
+}
+
 /// Parses a bare stream selector such as `{job="api", env=~"prod|dev"}` (as used by
 /// `/series` `match[]` and `/labels` `query`).
 pub fn parse_selector(query: &str) -> Result<Vec<LabelMatcher>, ParseError> {

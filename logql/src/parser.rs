@@ -5,9 +5,9 @@ use chumsky::error::{Rich, RichPattern, RichReason};
 
 use crate::ast::Expr;
 use crate::error::ParseError;
-use crate::grammar::{self, Dialect, NOT_METRIC};
+use crate::grammar::{self, Dialect, NOT_METRIC, RMatcher};
 use crate::lexer::{self, Lexed, Tok, loki_token_rank};
-use crate::matcher::LabelMatcher;
+use crate::matcher::{LabelMatcher, MatchOp};
 
 /// Loki's limit on query length (`len(input) >= 5120` is rejected).
 pub const MAX_INPUT_SIZE: usize = 5120;
@@ -35,7 +35,13 @@ pub fn parse_expr_with(query: &str, dialect: Dialect) -> Result<Expr, ParseError
             let syntax = errs
                 .iter()
                 .min_by_key(|e| e.span().start)
-                .map(|e| syntax_error(&lexed, e));
+                .map(|e| syntax_error(&lexed, e))
+                .map(|(idx, e)| {
+                    (
+                        idx,
+                        earlier_reduction_error(&toks[..idx.min(toks.len())]).unwrap_or(e),
+                    )
+                });
             // a lexer error wins unless the parser failed on an earlier token
             return Err(match (&lexed.error, syntax) {
                 (Some(le), Some((idx, se))) if idx < le.index => se,
@@ -68,9 +74,47 @@ pub fn parse_selector(query: &str) -> Result<Vec<LabelMatcher>, ParseError> {
     match parse_expr(query)? {
         Expr::Log(l) if l.pipeline.is_empty() => Ok(l.selector),
         _ => Err(ParseError::Other(
-            "only label matchers is supported".to_string(),
+            "only label matchers are supported".to_string(),
         )),
     }
+}
+
+/// Loki checks matcher regexes and `regexp`/`pattern` parsers as soon as its parser
+/// reduces them, so such an error before a syntax error is the one Loki reports.
+fn earlier_reduction_error(toks: &[Tok]) -> Option<ParseError> {
+    for (i, w) in toks.windows(2).enumerate() {
+        match w {
+            [Tok::Regexp, Tok::Str(re)] => {
+                if let Err(e) = crate::validate::check_regexp_parser(re) {
+                    return Some(e);
+                }
+            }
+            [Tok::Pattern, Tok::Str(p)] => {
+                if let Err(e) = crate::validate::check_pattern_parser(p) {
+                    return Some(e);
+                }
+            }
+            [Tok::Ident(name), op @ (Tok::Re | Tok::Nre)] => {
+                if let Some(Tok::Str(value)) = toks.get(i + 2) {
+                    let op = if *op == Tok::Re {
+                        MatchOp::Re
+                    } else {
+                        MatchOp::Nre
+                    };
+                    let m = RMatcher {
+                        name: name.clone(),
+                        op,
+                        value: value.clone(),
+                    };
+                    if let Err(e) = crate::validate::matcher(m) {
+                        return Some(e);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Turns chumsky's furthest error into Loki's `syntax error: unexpected X[, expecting A or B]`;

@@ -42,7 +42,7 @@ pub(crate) fn convert(raw: RExpr) -> Result<Expr> {
     Ok(expr)
 }
 
-fn matcher(m: RMatcher) -> Result<LabelMatcher> {
+pub(crate) fn matcher(m: RMatcher) -> Result<LabelMatcher> {
     let anchored = format!("^(?:{})$", m.value);
     if matches!(m.op, MatchOp::Re | MatchOp::Nre)
         && let Some(msg) = goregex::go_only_error(&anchored)
@@ -95,7 +95,7 @@ fn named(v: Vec<RNamed>) -> Result<Vec<NamedOrMatcher>> {
         .collect()
 }
 
-fn check_regexp_parser(re: &str) -> Result<()> {
+pub(crate) fn check_regexp_parser(re: &str) -> Result<()> {
     let prefix = "invalid regexp parser";
     // Go accepts any word characters as a group name; Loki then checks label syntax
     for (i, _) in re.match_indices("(?P<").chain(re.match_indices("(?<")) {
@@ -143,7 +143,7 @@ fn check_regexp_parser(re: &str) -> Result<()> {
 
 /// Loki's pattern-parser checks: at least one named capture, no two captures in a row,
 /// no duplicate names.
-fn check_pattern_parser(p: &str) -> Result<()> {
+pub(crate) fn check_pattern_parser(p: &str) -> Result<()> {
     let prefix = "invalid pattern parser";
     // (is_capture, text)
     let mut nodes: Vec<(bool, &str)> = Vec::new();

@@ -64,7 +64,7 @@ fn selectors() {
         logql::parse_selector(r#"{a="b"} |= "x""#)
             .unwrap_err()
             .to_string(),
-        "only label matchers is supported"
+        "only label matchers are supported"
     );
 }
 
@@ -533,4 +533,31 @@ fn deep_nesting_fits_a_small_thread_stack() {
         })
         .unwrap();
     handle.join().unwrap();
+}
+
+#[test]
+fn errors_come_in_loki_order() {
+    // Loki rejects a bad regex as soon as it reduces the matcher, before a later syntax error
+    assert_eq!(
+        err(r#"{job=~"("} |="#),
+        "parse error : error parsing regexp: missing closing ): `^(?:()$`"
+    );
+    assert_eq!(
+        err(r#"{job="a"} | regexp "x" |="#),
+        "parse error : invalid regexp parser: at least one named capture must be supplied"
+    );
+    // ... but a syntax error before it wins
+    assert_eq!(
+        err(r#"{job="a"} |= | regexp "x""#),
+        "parse error at line 1, col 14: syntax error: unexpected |, expecting STRING or ip"
+    );
+    // a lexer error after a syntax error loses; before it, wins
+    assert_eq!(
+        err(r#"{job="a" x} |= "\q""#),
+        "parse error at line 1, col 10: syntax error: unexpected IDENTIFIER, expecting } or ,"
+    );
+    assert_eq!(
+        err(r#"{job="\q" x}"#),
+        "parse error at line 1, col 6: invalid char escape"
+    );
 }

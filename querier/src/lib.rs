@@ -1,17 +1,30 @@
 //! Fenrir's querier: evaluates LogQL over Arrow record batches.
 //!
 //! Data flow: a query string is parsed ([`logql::parse_expr`]); the stream selector is
-//! resolved to stream fingerprints through the ingester's memory and storage's index;
-//! the entries of those streams in the needed time range arrive as record batches
-//! (`storage::log_schema`); line filters run over whole string buffers, the remaining
-//! pipeline stages ([`pipeline`]) turn entries into (line, labels, value); log queries
-//! then merge streams under `limit`/`direction`, metric queries slide range windows over
-//! sorted timestamps and aggregate vectors. CPU-heavy work runs on rayon.
+//! resolved to stream fingerprints through every [`source::LogSource`] (the ingester's
+//! memory and storage's index); the entries of those streams in the needed time range
+//! arrive as record batches (`storage::log_schema`); line filters run over whole string
+//! buffers, the streams are merged and de-duplicated ([`fetch`]), the remaining pipeline
+//! stages ([`pipeline`]) turn entries into (line, labels, value); log queries then merge
+//! streams under `limit`/`direction` ([`logs`]), metric queries slide range windows over
+//! sorted timestamps ([`range`]) and aggregate and combine vectors ([`vector`],
+//! [`binary`]). CPU-heavy work runs on rayon.
 
+mod binary;
 pub mod error;
+mod eval;
+mod fetch;
+mod logs;
+mod matrix;
 pub mod model;
 pub mod pipeline;
+mod range;
+pub mod source;
 pub mod template;
+mod vector;
+
+#[cfg(test)]
+mod tests;
 
 pub use error::{QueryError, Result};
 pub use model::{
@@ -19,71 +32,327 @@ pub use model::{
     Series, Stream,
 };
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use ingest::ingester::Ingester;
-use logql::LabelSet;
+use logql::ast::{Expr, LogExpr, MetricExpr};
+use logql::{LabelMatcher, LabelSet};
 use storage::Storage;
+
+use crate::eval::{Evaluator, range_aggregations, value_order};
+use crate::fetch::Fetched;
+use crate::matrix::{Steps, Value};
+use crate::pipeline::Pipeline;
+use crate::range::RangeInput;
+use crate::source::{LogSource, SourceKind};
+
+/// How far back an instant query of a log selector looks (Loki: 30s).
+pub const INSTANT_LOG_LOOKBACK_NS: i64 = 30_000_000_000;
 
 /// Answers Loki's query API for one process: reads ingester memory and storage.
 pub struct Querier {
-    _storage: Arc<Storage>,
-    _ingester: Arc<Ingester>,
-    _limits: QueryLimits,
+    sources: Vec<Arc<dyn LogSource>>,
+    limits: QueryLimits,
 }
 
 impl Querier {
     /// A querier over the given storage and ingester.
     pub fn new(storage: Arc<Storage>, ingester: Arc<Ingester>, limits: QueryLimits) -> Self {
-        Self {
-            _storage: storage,
-            _ingester: ingester,
-            _limits: limits,
-        }
+        Self::with_sources(vec![storage as Arc<dyn LogSource>, ingester], limits)
+    }
+
+    /// A querier over arbitrary sources (tests, benchmarks); earlier sources win ties
+    /// between identical timestamps.
+    pub fn with_sources(sources: Vec<Arc<dyn LogSource>>, limits: QueryLimits) -> Self {
+        Self { sources, limits }
+    }
+
+    /// The limits this querier enforces.
+    pub fn limits(&self) -> &QueryLimits {
+        &self.limits
     }
 
     /// `/loki/api/v1/query_range`.
-    pub async fn query_range(&self, _tenant: &str, _q: &RangeQuery) -> Result<QueryResponse> {
-        todo!("query_range")
+    pub async fn query_range(&self, tenant: &str, q: &RangeQuery) -> Result<QueryResponse> {
+        let expr = logql::parse_expr(&q.query)?;
+        match expr {
+            Expr::Log(log) => {
+                self.log_query(tenant, &log, q.start, q.end, q.limit, q.direction, q.interval)
+                    .await
+            }
+            Expr::Metric(m) => {
+                let steps = Steps::new(q.start, q.end, q.step);
+                let (value, order) = self.metric_query(tenant, m, steps).await?;
+                let data = match value {
+                    Value::Scalar(x) => QueryData::Matrix(vec![Series {
+                        labels: LabelSet::new(),
+                        points: (0..steps.n).map(|i| (steps.at(i), x)).collect(),
+                    }]),
+                    Value::Vector(series) => {
+                        let _ = order;
+                        let mut out: Vec<Series> = series
+                            .into_iter()
+                            .map(|s| Series {
+                                points: s
+                                    .vals
+                                    .iter()
+                                    .enumerate()
+                                    .filter_map(|(i, v)| v.map(|v| (steps.at(i), v)))
+                                    .collect(),
+                                labels: s.labels,
+                            })
+                            .filter(|s| !s.points.is_empty())
+                            .collect();
+                        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+                        self.check_series(out.len())?;
+                        QueryData::Matrix(out)
+                    }
+                };
+                Ok(response(data))
+            }
+        }
     }
 
     /// `/loki/api/v1/query`.
-    pub async fn query_instant(&self, _tenant: &str, _q: &InstantQuery) -> Result<QueryResponse> {
-        todo!("query_instant")
+    pub async fn query_instant(&self, tenant: &str, q: &InstantQuery) -> Result<QueryResponse> {
+        let expr = logql::parse_expr(&q.query)?;
+        match expr {
+            Expr::Log(log) => {
+                self.log_query(
+                    tenant,
+                    &log,
+                    q.time - INSTANT_LOG_LOOKBACK_NS,
+                    q.time,
+                    q.limit,
+                    q.direction,
+                    None,
+                )
+                .await
+            }
+            Expr::Metric(m) => {
+                let steps = Steps::new(q.time, q.time, 1);
+                let (value, order) = self.metric_query(tenant, m, steps).await?;
+                let data = match value {
+                    Value::Scalar(x) => QueryData::Scalar(q.time, x),
+                    Value::Vector(series) => {
+                        let mut out: Vec<Sample> = series
+                            .into_iter()
+                            .filter_map(|s| {
+                                s.vals[0].map(|value| Sample {
+                                    labels: s.labels,
+                                    ts: q.time,
+                                    value,
+                                })
+                            })
+                            .collect();
+                        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+                        match order {
+                            Some(true) => out.sort_by(|a, b| a.value.total_cmp(&b.value)),
+                            Some(false) => out.sort_by(|a, b| b.value.total_cmp(&a.value)),
+                            None => {}
+                        }
+                        self.check_series(out.len())?;
+                        QueryData::Vector(out)
+                    }
+                };
+                Ok(response(data))
+            }
+        }
     }
 
     /// `/loki/api/v1/labels`: label names of streams in `[start, end)`, optionally only of
     /// streams matching the selector `query`. Sorted, deduplicated.
     pub async fn label_names(
         &self,
-        _tenant: &str,
-        _start: i64,
-        _end: i64,
-        _query: Option<&str>,
+        tenant: &str,
+        start: i64,
+        end: i64,
+        query: Option<&str>,
     ) -> Result<Vec<String>> {
-        todo!("label_names")
+        let sets = self.label_sets(tenant, start, end, query).await?;
+        let names: BTreeSet<String> = sets
+            .iter()
+            .flat_map(|l| l.iter().map(|(k, _)| k.to_string()))
+            .collect();
+        Ok(names.into_iter().collect())
     }
 
     /// `/loki/api/v1/label/<name>/values`. Sorted, deduplicated.
     pub async fn label_values(
         &self,
-        _tenant: &str,
-        _name: &str,
-        _start: i64,
-        _end: i64,
-        _query: Option<&str>,
+        tenant: &str,
+        name: &str,
+        start: i64,
+        end: i64,
+        query: Option<&str>,
     ) -> Result<Vec<String>> {
-        todo!("label_values")
+        let sets = self.label_sets(tenant, start, end, query).await?;
+        let values: BTreeSet<String> = sets
+            .iter()
+            .filter_map(|l| l.get(name))
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+            .collect();
+        Ok(values.into_iter().collect())
     }
 
     /// `/loki/api/v1/series`: label sets of streams matching any of the selectors.
     pub async fn series(
         &self,
-        _tenant: &str,
-        _selectors: &[String],
-        _start: i64,
-        _end: i64,
+        tenant: &str,
+        selectors: &[String],
+        start: i64,
+        end: i64,
     ) -> Result<Vec<LabelSet>> {
-        todo!("series")
+        let mut out = BTreeSet::new();
+        for sel in selectors {
+            let matchers = logql::parse_selector(sel)?;
+            for src in &self.sources {
+                for info in src.series(tenant, &matchers, start, end).await? {
+                    out.insert(info.labels);
+                }
+            }
+        }
+        Ok(out.into_iter().collect())
     }
+
+    /// Label sets for the labels APIs: the ingester ignores the time range, the store
+    /// honours it (Loki's behaviour).
+    async fn label_sets(
+        &self,
+        tenant: &str,
+        start: i64,
+        end: i64,
+        query: Option<&str>,
+    ) -> Result<BTreeSet<LabelSet>> {
+        let matchers: Vec<LabelMatcher> = match query {
+            Some(q) if !q.trim().is_empty() => logql::parse_selector(q)?,
+            _ => Vec::new(),
+        };
+        let mut out = BTreeSet::new();
+        for src in &self.sources {
+            let (s, e) = match src.kind() {
+                SourceKind::Ingester => (i64::MIN, i64::MAX),
+                SourceKind::Store => (start, end),
+            };
+            for info in src.series(tenant, &matchers, s, e).await? {
+                out.insert(info.labels);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A log query over `[start, end)`.
+    async fn log_query(
+        &self,
+        tenant: &str,
+        log: &LogExpr,
+        start: i64,
+        end: i64,
+        limit: u32,
+        direction: Direction,
+        interval: Option<i64>,
+    ) -> Result<QueryResponse> {
+        let max = self.limits.max_entries_limit_per_query;
+        if max > 0 && limit > max {
+            return Err(QueryError::BadRequest(format!(
+                "max entries limit per query exceeded, limit > max_entries_limit_per_query ({limit} > {max})"
+            )));
+        }
+        let pipeline = compile(log, None)?;
+        let (fetched, pipeline) = self.fetch(tenant, log, start, end, pipeline).await?;
+        let streams = cpu(move || {
+            Ok(logs::eval_logs(
+                &fetched,
+                pipeline.as_ref(),
+                limit as usize,
+                direction,
+                interval,
+            ))
+        })
+        .await?;
+        Ok(response(QueryData::Streams(streams)))
+    }
+
+    /// Fetches a selector's streams in `[start, end)` and runs the hoisted line filters.
+    async fn fetch(
+        &self,
+        tenant: &str,
+        log: &LogExpr,
+        start: i64,
+        end: i64,
+        pipeline: Option<Pipeline>,
+    ) -> Result<(Fetched, Option<Pipeline>)> {
+        let resolved = fetch::resolve(&self.sources, tenant, &log.selector, start, end).await?;
+        let raw = fetch::read(&self.sources, tenant, &resolved, start, end).await?;
+        cpu(move || {
+            let fetched = fetch::assemble(resolved, raw, pipeline.as_ref())?;
+            Ok((fetched, pipeline))
+        })
+        .await
+    }
+
+    /// Evaluates a metric expression at `steps`; also says whether the result is ordered
+    /// by value (`Some(true)` ascending) instead of by labels.
+    async fn metric_query(
+        &self,
+        tenant: &str,
+        expr: MetricExpr,
+        steps: Steps,
+    ) -> Result<(Value, Option<bool>)> {
+        let mut inputs = Vec::new();
+        for r in range_aggregations(&expr) {
+            let pipeline = compile(&r.range.log, r.range.unwrap.as_ref())?;
+            let start = steps.start - r.range.range - r.range.offset;
+            let end = steps.end() - r.range.offset;
+            let (fetched, pipeline) = self
+                .fetch(tenant, &r.range.log, start, end, pipeline)
+                .await?;
+            inputs.push(RangeInput { fetched, pipeline });
+        }
+        let order = value_order(&expr);
+        let value = cpu(move || Evaluator::new(inputs, steps).eval(&expr)).await?;
+        Ok((value, order))
+    }
+
+    /// Loki's `max_query_series` check on a metric result.
+    fn check_series(&self, n: usize) -> Result<()> {
+        let max = self.limits.max_query_series;
+        if max > 0 && n > max {
+            return Err(QueryError::BadRequest(format!(
+                "maximum of series ({max}) reached for a single query"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Compiles the pipeline of a selector; `None` when there is nothing to run.
+fn compile(log: &LogExpr, unwrap: Option<&logql::ast::Unwrap>) -> Result<Option<Pipeline>> {
+    if log.pipeline.is_empty() && unwrap.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(Pipeline::new(&log.pipeline, unwrap)?))
+}
+
+fn response(data: QueryData) -> QueryResponse {
+    QueryResponse {
+        data,
+        stats: QueryStats::default(),
+    }
+}
+
+/// Runs CPU-heavy work on the rayon pool and waits for it without blocking the runtime.
+async fn cpu<T, F>(f: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    rayon::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.await
+        .map_err(|_| QueryError::Internal("query evaluation panicked".into()))?
 }

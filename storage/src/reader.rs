@@ -196,12 +196,14 @@ fn overlaps(ranges: &[Range<u64>], r: &Range<u64>) -> bool {
 
 /// Row ranges (row-group local) of the `ts` pages of row group `rg` whose statistics may
 /// hold a timestamp in `[start, end)`; `None` when the page index is missing.
-fn ts_pages_in_window(
+fn ts_pages_in_window<'a>(
     meta: &ParquetMetaData,
-    converter: &StatisticsConverter<'_>,
-    rg: usize,
+    converter: &StatisticsConverter<'a>,
+    rg: &'a usize,
     (start, end): (i64, i64),
 ) -> Result<Option<Vec<Range<u64>>>> {
+    let rg_ref = rg;
+    let rg = *rg;
     let (Some(column_index), Some(offset_index)) = (meta.column_index(), meta.offset_index())
     else {
         return Ok(None);
@@ -213,8 +215,8 @@ fn ts_pages_in_window(
     else {
         return Ok(None);
     };
-    let mins = converter.data_page_mins(column_index, offset_index, [&rg])?;
-    let maxes = converter.data_page_maxes(column_index, offset_index, [&rg])?;
+    let mins = converter.data_page_mins(column_index, offset_index, [rg_ref])?;
+    let maxes = converter.data_page_maxes(column_index, offset_index, [rg_ref])?;
     let (Some(mins), Some(maxes)) = (
         mins.as_primitive_opt::<Int64Type>(),
         maxes.as_primitive_opt::<Int64Type>(),
@@ -249,6 +251,7 @@ fn ts_pages_in_window(
 /// dropping `ts` pages outside `window` when given.
 fn plan(meta: &ParquetMetaData, rows: &[Range<u64>], window: Option<(i64, i64)>) -> Result<ReadPlan> {
     let arrow_schema = log_schema();
+    let rg_ids: Vec<usize> = (0..meta.num_row_groups()).collect();
     let converter = match window {
         Some(_) => Some(StatisticsConverter::try_new(
             columns::TS,
@@ -277,7 +280,7 @@ fn plan(meta: &ParquetMetaData, rows: &[Range<u64>], window: Option<(i64, i64)>)
         rg_start = rg_end;
         if let (Some(window), Some(converter)) = (window, converter.as_ref())
             && !local.is_empty()
-            && let Some(keep) = ts_pages_in_window(meta, converter, rg, window)?
+            && let Some(keep) = ts_pages_in_window(meta, converter, &rg_ids[rg], window)?
         {
             local = intersect(&local, &keep);
         }

@@ -5,18 +5,67 @@
 //! for literals, regex only where needed). Surviving rows then go, one entry at a time,
 //! through [`StreamPipeline::process`], which runs parsers, label filters, formatters and
 //! the remaining line filters, and extracts the `unwrap` value of metric queries.
+//!
+//! Stage order follows Loki, which moves every line filter in front of the other stages
+//! of its segment, segments ending at `line_format` and `unpack` (the stages that change
+//! the line). The filters of the first segment are the ones [`Pipeline::filter_batch`]
+//! runs; later ones run in [`StreamPipeline::process`].
+
+mod convert;
+mod decolorize;
+mod drop_keep;
+mod format;
+mod go_regex;
+mod ip;
+mod json;
+mod json_scan;
+mod label_filter;
+mod labels;
+mod line_filter;
+mod logfmt;
+mod pattern;
+mod regexp;
+mod unpack;
+mod unwrap;
 
 use std::borrow::Cow;
 
 use logql::LabelSet;
-use logql::ast::{Stage, Unwrap};
-use storage::arrow::array::{BooleanArray, StringArray};
+use logql::ast::{Parser, Stage, Unwrap};
+use storage::arrow::array::{Array, BooleanArray, StringArray};
 
-use crate::Result;
+use crate::{QueryError, Result};
+
+pub use labels::{ERROR_DETAILS_LABEL, ERROR_LABEL};
+
+use labels::LabelsBuilder;
+
+/// One compiled stage.
+#[derive(Debug)]
+enum CompiledStage {
+    LineFilter(line_filter::LineFilter),
+    Json(json::JsonParser),
+    JsonParams(json::JsonExprParser),
+    Logfmt(logfmt::LogfmtParser),
+    Regexp(regexp::RegexpParser),
+    Pattern(pattern::PatternParser),
+    Unpack,
+    LabelFilter(label_filter::LabelFilter),
+    LineFormat(format::LineFormat),
+    LabelFormat(format::LabelFormat),
+    Decolorize,
+    Drop(drop_keep::DropKeep),
+    Keep(drop_keep::DropKeep),
+}
 
 /// A compiled pipeline (stages plus optional unwrap) for one query.
+#[derive(Debug)]
 pub struct Pipeline {
-    _private: (),
+    /// Line filters Loki runs before every other stage (run by `filter_batch`).
+    first_filters: Vec<line_filter::LineFilter>,
+    /// The remaining stages in execution order.
+    stages: Vec<CompiledStage>,
+    unwrap: Option<unwrap::UnwrapStage>,
 }
 
 /// The result of running one entry through a pipeline.
@@ -32,32 +81,141 @@ pub struct ProcessedEntry<'a> {
     pub value: Option<f64>,
 }
 
+/// Loki's stage reordering: line filters move to the front of their segment; a segment
+/// ends after `line_format` or `unpack`.
+fn reorder(stages: &[Stage]) -> Vec<&Stage> {
+    let mut out = Vec::with_capacity(stages.len());
+    let mut filters: Vec<&Stage> = Vec::new();
+    let mut rest: Vec<&Stage> = Vec::new();
+    for s in stages {
+        match s {
+            Stage::LineFilter(_) => filters.push(s),
+            Stage::LineFormat(_) | Stage::Parser(Parser::Unpack) => {
+                rest.push(s);
+                out.append(&mut filters);
+                out.append(&mut rest);
+            }
+            _ => rest.push(s),
+        }
+    }
+    out.append(&mut filters);
+    out.append(&mut rest);
+    out
+}
+
+fn bad(msg: String) -> QueryError {
+    QueryError::BadRequest(msg)
+}
+
 impl Pipeline {
     /// Compiles `stages` (and `unwrap`, for unwrapped range aggregations).
-    pub fn new(_stages: &[Stage], _unwrap: Option<&Unwrap>) -> Result<Self> {
-        todo!("pipeline compile")
+    pub fn new(stages: &[Stage], unwrap: Option<&Unwrap>) -> Result<Self> {
+        let ordered = reorder(stages);
+        let mut first_filters = Vec::new();
+        let mut compiled = Vec::with_capacity(ordered.len());
+        let mut leading = true;
+        for s in ordered {
+            let c = match s {
+                Stage::LineFilter(f) => {
+                    let f = line_filter::LineFilter::new(f).map_err(bad)?;
+                    if f.is_noop() {
+                        continue;
+                    }
+                    if leading {
+                        first_filters.push(f);
+                        continue;
+                    }
+                    CompiledStage::LineFilter(f)
+                }
+                Stage::Parser(p) => match p {
+                    Parser::Json(params) if params.is_empty() => {
+                        CompiledStage::Json(json::JsonParser::new())
+                    }
+                    Parser::Json(params) => {
+                        CompiledStage::JsonParams(json::JsonExprParser::new(params).map_err(bad)?)
+                    }
+                    Parser::Logfmt {
+                        strict,
+                        keep_empty,
+                        params,
+                    } => CompiledStage::Logfmt(
+                        logfmt::LogfmtParser::new(*strict, *keep_empty, params).map_err(bad)?,
+                    ),
+                    Parser::Regexp(re) => {
+                        CompiledStage::Regexp(regexp::RegexpParser::new(re).map_err(|e| {
+                            bad(format!("parse error : invalid regexp parser: {e}"))
+                        })?)
+                    }
+                    Parser::Pattern(p) => {
+                        CompiledStage::Pattern(pattern::PatternParser::new(p).map_err(|e| {
+                            bad(format!("parse error : invalid pattern parser: {e}"))
+                        })?)
+                    }
+                    Parser::Unpack => CompiledStage::Unpack,
+                },
+                Stage::LabelFilter(f) => {
+                    CompiledStage::LabelFilter(label_filter::LabelFilter::new(f).map_err(bad)?)
+                }
+                Stage::LineFormat(t) => {
+                    CompiledStage::LineFormat(format::LineFormat::new(t).map_err(bad)?)
+                }
+                Stage::LabelFormat(ops) => {
+                    CompiledStage::LabelFormat(format::LabelFormat::new(ops).map_err(bad)?)
+                }
+                Stage::Decolorize => CompiledStage::Decolorize,
+                Stage::Drop(args) => CompiledStage::Drop(drop_keep::DropKeep::new(args)),
+                Stage::Keep(args) => CompiledStage::Keep(drop_keep::DropKeep::new(args)),
+            };
+            leading = false;
+            compiled.push(c);
+        }
+        let unwrap = unwrap
+            .map(unwrap::UnwrapStage::new)
+            .transpose()
+            .map_err(bad)?;
+        Ok(Self {
+            first_filters,
+            stages: compiled,
+            unwrap,
+        })
     }
 
     /// True when the pipeline has no stage beyond the hoisted line filters, so entries
-    /// keep their stream labels and lines (the engine's fast path).
+    /// keep their stream labels and lines (the engine's fast path). Structured metadata,
+    /// when an entry has some, still becomes labels in [`StreamPipeline::process`].
     pub fn is_filter_only(&self) -> bool {
-        todo!("is_filter_only")
+        self.stages.is_empty() && self.unwrap.is_none()
     }
 
     /// Runs the hoisted line filters over a whole column; `None` when there are none.
-    pub fn filter_batch(&self, _lines: &StringArray) -> Option<BooleanArray> {
-        todo!("filter_batch")
+    pub fn filter_batch(&self, lines: &StringArray) -> Option<BooleanArray> {
+        if self.first_filters.is_empty() {
+            return None;
+        }
+        let mut keep = vec![true; lines.len()];
+        for f in &self.first_filters {
+            f.eval_batch(lines, &mut keep);
+        }
+        Some(BooleanArray::from(keep))
     }
 
     /// The per-stream state for a stream with `labels`.
-    pub fn for_stream(&self, _labels: &LabelSet) -> StreamPipeline<'_> {
-        todo!("for_stream")
+    pub fn for_stream(&self, labels: &LabelSet) -> StreamPipeline<'_> {
+        StreamPipeline {
+            pipeline: self,
+            lbs: LabelsBuilder::new(labels.clone()),
+            scratch: String::new(),
+        }
     }
 }
 
 /// A pipeline bound to one stream's labels.
+#[derive(Debug)]
 pub struct StreamPipeline<'p> {
-    _pipeline: &'p Pipeline,
+    pipeline: &'p Pipeline,
+    lbs: LabelsBuilder,
+    /// Reused buffer for label names built per entry.
+    scratch: String,
 }
 
 impl StreamPipeline<'_> {
@@ -65,10 +223,68 @@ impl StreamPipeline<'_> {
     /// `None` when a stage drops it.
     pub fn process<'a>(
         &mut self,
-        _ts: i64,
-        _line: &'a str,
-        _metadata: &[(String, String)],
+        ts: i64,
+        line: &'a str,
+        metadata: &[(String, String)],
     ) -> Option<ProcessedEntry<'a>> {
-        todo!("process")
+        let lbs = &mut self.lbs;
+        lbs.reset();
+        for (k, v) in metadata {
+            lbs.set(k, v);
+        }
+        let mut line: Cow<'a, str> = Cow::Borrowed(line);
+        for stage in &self.pipeline.stages {
+            match stage {
+                CompiledStage::LineFilter(f) => {
+                    if !f.keep(&line) {
+                        return None;
+                    }
+                }
+                CompiledStage::Json(p) => p.process(&line, lbs, &mut self.scratch),
+                CompiledStage::JsonParams(p) => p.process(&line, lbs),
+                CompiledStage::Logfmt(p) => p.process(&line, lbs, &mut self.scratch),
+                CompiledStage::Regexp(p) => p.process(&line, lbs, &mut self.scratch),
+                CompiledStage::Pattern(p) => p.process(&line, lbs, &mut self.scratch),
+                CompiledStage::Unpack => {
+                    if let Some(new_line) = unpack::process(&line, lbs) {
+                        line = Cow::Owned(new_line);
+                    }
+                }
+                CompiledStage::LabelFilter(f) => {
+                    if !f.process(lbs) {
+                        return None;
+                    }
+                }
+                CompiledStage::LineFormat(f) => {
+                    if let Some(new_line) = f.process(ts, &line, lbs) {
+                        line = Cow::Owned(new_line);
+                    }
+                }
+                CompiledStage::LabelFormat(f) => f.process(ts, &line, lbs),
+                CompiledStage::Decolorize => {
+                    let stripped = match decolorize::decolorize(&line) {
+                        Cow::Owned(s) => Some(s),
+                        Cow::Borrowed(_) => None,
+                    };
+                    if let Some(s) = stripped {
+                        line = Cow::Owned(s);
+                    }
+                }
+                CompiledStage::Drop(d) => d.drop_labels(lbs),
+                CompiledStage::Keep(k) => k.keep_labels(lbs),
+            }
+        }
+        let value = match &self.pipeline.unwrap {
+            Some(u) => Some(u.extract(lbs)?),
+            None => None,
+        };
+        Some(ProcessedEntry {
+            line,
+            labels: lbs.to_label_set(),
+            value,
+        })
     }
 }
+
+#[cfg(test)]
+mod tests;

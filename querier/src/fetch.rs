@@ -1,0 +1,255 @@
+//! Reading a selector's entries from every source and merging them into one sorted,
+//! duplicate-free sequence per stream.
+//!
+//! Sources hand back record batches sorted by (fingerprint, ts). The hoisted line
+//! filters run first over each whole batch (one pass over the string buffer), then each
+//! stream's runs are merged by timestamp and exact duplicates (same timestamp and line,
+//! e.g. the same entry in ingester memory and in a flushed segment) are dropped. Lines
+//! stay in the Arrow buffers; a stream is a list of (batch, row) references.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use logql::{LabelMatcher, LabelSet};
+use rayon::prelude::*;
+use storage::arrow::array::{Array, AsArray, BooleanArray, Int64Array, StringArray, UInt64Array};
+use storage::arrow::compute::filter_record_batch;
+use storage::arrow::datatypes::{Int64Type, UInt64Type};
+use storage::arrow::record_batch::RecordBatch;
+
+use crate::pipeline::Pipeline;
+use crate::source::LogSource;
+use crate::{QueryError, Result};
+
+/// The columns of one fetched batch.
+pub(crate) struct BatchCols {
+    ts: Int64Array,
+    line: StringArray,
+    meta: StringArray,
+}
+
+/// One stream's entries in time order (ties in push order), duplicates removed.
+pub(crate) struct StreamRows {
+    /// The stream's labels.
+    pub labels: LabelSet,
+    /// Timestamps, ascending.
+    pub ts: Vec<i64>,
+    /// (batch, row) of each entry.
+    rows: Vec<(u32, u32)>,
+}
+
+/// Everything one selector fetched: the batches and the streams that point into them.
+pub(crate) struct Fetched {
+    batches: Vec<BatchCols>,
+    /// Streams sorted by labels.
+    pub streams: Vec<StreamRows>,
+}
+
+impl Fetched {
+    /// The line of entry `i` of `stream`.
+    pub fn line(&self, stream: &StreamRows, i: usize) -> &str {
+        let (b, r) = stream.rows[i];
+        self.batches[b as usize].line.value(r as usize)
+    }
+
+    /// The structured metadata of entry `i` of `stream` (usually empty).
+    pub fn metadata(&self, stream: &StreamRows, i: usize) -> Vec<(String, String)> {
+        let (b, r) = stream.rows[i];
+        let meta = &self.batches[b as usize].meta;
+        if meta.is_null(r as usize) {
+            return Vec::new();
+        }
+        serde_json::from_str(meta.value(r as usize)).unwrap_or_default()
+    }
+}
+
+/// Which sources know which streams.
+pub(crate) struct Resolved {
+    labels: BTreeMap<u64, LabelSet>,
+    per_source: Vec<Vec<u64>>,
+}
+
+/// Resolves `matchers` to streams through every source.
+pub(crate) async fn resolve(
+    sources: &[Arc<dyn LogSource>],
+    tenant: &str,
+    matchers: &[LabelMatcher],
+    start: i64,
+    end: i64,
+) -> Result<Resolved> {
+    let mut labels = BTreeMap::new();
+    let mut per_source = Vec::with_capacity(sources.len());
+    for src in sources {
+        let infos = src.series(tenant, matchers, start, end).await?;
+        let mut fps = Vec::with_capacity(infos.len());
+        for info in infos {
+            fps.push(info.fingerprint);
+            labels.entry(info.fingerprint).or_insert(info.labels);
+        }
+        fps.sort_unstable();
+        fps.dedup();
+        per_source.push(fps);
+    }
+    Ok(Resolved { labels, per_source })
+}
+
+/// Reads the raw batches of `[start, end)` for a resolved selector.
+pub(crate) async fn read(
+    sources: &[Arc<dyn LogSource>],
+    tenant: &str,
+    resolved: &Resolved,
+    start: i64,
+    end: i64,
+) -> Result<Vec<RecordBatch>> {
+    let mut out = Vec::new();
+    for (src, fps) in sources.iter().zip(&resolved.per_source) {
+        if fps.is_empty() {
+            continue;
+        }
+        out.extend(src.read(tenant, fps, start, end).await?);
+    }
+    Ok(out)
+}
+
+/// Filters the raw batches with the pipeline's hoisted line filters, then merges them
+/// into per-stream sequences. CPU work: call from a rayon context.
+pub(crate) fn assemble(
+    resolved: Resolved,
+    raw: Vec<RecordBatch>,
+    filter: Option<&Pipeline>,
+) -> Result<Fetched> {
+    let batches: Vec<FpBatch> = raw
+        .into_par_iter()
+        .map(|b| {
+            let b = match filter {
+                Some(p) => {
+                    let lines = column_str(&b, 2)?;
+                    match p.filter_batch(lines) {
+                        Some(mask) => filter_batch(&b, &mask)?,
+                        None => b,
+                    }
+                }
+                None => b,
+            };
+            batch_cols(&b)
+        })
+        .collect::<Result<_>>()?;
+
+    // runs of equal fingerprint per batch: fp -> [(batch, start, end)]
+    let mut runs: BTreeMap<u64, Vec<(u32, usize, usize)>> = BTreeMap::new();
+    for (bi, b) in batches.iter().enumerate() {
+        let fps = &b.fps;
+        let n = fps.len();
+        let mut i = 0;
+        while i < n {
+            let fp = fps.value(i);
+            let mut j = i + 1;
+            while j < n && fps.value(j) == fp {
+                j += 1;
+            }
+            runs.entry(fp).or_default().push((bi as u32, i, j));
+            i = j;
+        }
+    }
+    let batch_cols: Vec<BatchCols> = batches.into_iter().map(|b| b.cols).collect();
+    let runs: Vec<(u64, Vec<(u32, usize, usize)>)> = runs.into_iter().collect();
+    let mut streams: Vec<StreamRows> = runs
+        .into_par_iter()
+        .filter_map(|(fp, runs)| {
+            let labels = resolved.labels.get(&fp)?.clone();
+            Some(merge_stream(labels, &batch_cols, runs))
+        })
+        .collect();
+    streams.sort_by(|a, b| a.labels.cmp(&b.labels));
+    Ok(Fetched {
+        batches: batch_cols,
+        streams,
+    })
+}
+
+/// A batch's columns plus its fingerprints.
+struct FpBatch {
+    fps: UInt64Array,
+    cols: BatchCols,
+}
+
+fn column_str(b: &RecordBatch, i: usize) -> Result<&StringArray> {
+    b.column(i)
+        .as_string_opt::<i32>()
+        .ok_or_else(|| QueryError::Internal(format!("log batch column {i} is not utf8")))
+}
+
+fn filter_batch(b: &RecordBatch, mask: &BooleanArray) -> Result<RecordBatch> {
+    filter_record_batch(b, mask).map_err(|e| QueryError::Internal(e.to_string()))
+}
+
+fn batch_cols(b: &RecordBatch) -> Result<FpBatch> {
+    if b.num_columns() < 4 {
+        return Err(QueryError::Internal(format!(
+            "log batch has {} columns, expected 4",
+            b.num_columns()
+        )));
+    }
+    let fps = b
+        .column(0)
+        .as_primitive_opt::<UInt64Type>()
+        .ok_or_else(|| QueryError::Internal("log batch column 0 is not uint64".into()))?
+        .clone();
+    let ts = b
+        .column(1)
+        .as_primitive_opt::<Int64Type>()
+        .ok_or_else(|| QueryError::Internal("log batch column 1 is not int64".into()))?
+        .clone();
+    let line = column_str(b, 2)?.clone();
+    let meta = column_str(b, 3)?.clone();
+    Ok(FpBatch {
+        fps,
+        cols: BatchCols { ts, line, meta },
+    })
+}
+
+/// Merges one stream's runs (each sorted by ts) by timestamp, keeping source order for
+/// ties, and drops entries whose (ts, line) already occurred.
+fn merge_stream(labels: LabelSet, batches: &[BatchCols], runs: Vec<(u32, usize, usize)>) -> StreamRows {
+    let total: usize = runs.iter().map(|r| r.2 - r.1).sum();
+    let mut ts = Vec::with_capacity(total);
+    let mut rows: Vec<(u32, u32)> = Vec::with_capacity(total);
+    let push = |b: u32, r: usize, ts: &mut Vec<i64>, rows: &mut Vec<(u32, u32)>| {
+        let t = batches[b as usize].ts.value(r);
+        let line = batches[b as usize].line.value(r);
+        // exact duplicate: same ts and line among the entries of this timestamp
+        let mut k = ts.len();
+        while k > 0 && ts[k - 1] == t {
+            let (pb, pr) = rows[k - 1];
+            if batches[pb as usize].line.value(pr as usize) == line {
+                return;
+            }
+            k -= 1;
+        }
+        ts.push(t);
+        rows.push((b, r as u32));
+    };
+    if runs.len() == 1 {
+        let (b, s, e) = runs[0];
+        for r in s..e {
+            push(b, r, &mut ts, &mut rows);
+        }
+    } else {
+        let mut pos: Vec<usize> = runs.iter().map(|r| r.1).collect();
+        loop {
+            let mut best: Option<(usize, i64)> = None;
+            for (k, run) in runs.iter().enumerate() {
+                if pos[k] < run.2 {
+                    let t = batches[run.0 as usize].ts.value(pos[k]);
+                    if best.is_none_or(|(_, bt)| t < bt) {
+                        best = Some((k, t));
+                    }
+                }
+            }
+            let Some((k, _)) = best else { break };
+            push(runs[k].0, pos[k], &mut ts, &mut rows);
+            pos[k] += 1;
+        }
+    }
+    StreamRows { labels, ts, rows }
+}

@@ -1,0 +1,278 @@
+//! Label filters: `level="error"`, `status >= 400`, `duration > 1s`, `size > 5KB`,
+//! `addr = ip("10.0.0.0/8")`, combined with `and`/`or`/parentheses.
+//!
+//! Loki's rules: numeric, duration, bytes and ip filters let every entry that already
+//! carries `__error__` through (only string matchers can filter errors out); an entry
+//! without the label is dropped; a value that does not convert sets
+//! `__error__="LabelFilterErr"` (details: Go's conversion error) and keeps the entry.
+//! `and` evaluates both sides (so both can record errors); `or` stops at a true left side.
+
+use logql::MatchOp;
+use logql::ast::{CmpOp, LabelFilter as Ast};
+use regex::Regex;
+
+use super::convert::{parse_bytes, parse_duration, parse_float};
+use super::go_regex;
+use super::ip::IpMatcher;
+use super::labels::{ERR_LABEL_FILTER, ERROR_DETAILS_LABEL, ERROR_LABEL, LabelsBuilder};
+
+/// A compiled label filter expression.
+#[derive(Debug)]
+pub(crate) enum LabelFilter {
+    And(Box<LabelFilter>, Box<LabelFilter>),
+    Or(Box<LabelFilter>, Box<LabelFilter>),
+    Str {
+        name: String,
+        op: MatchOp,
+        value: String,
+        regex: Option<Regex>,
+    },
+    Number {
+        name: String,
+        op: CmpOp,
+        value: f64,
+    },
+    Duration {
+        name: String,
+        op: CmpOp,
+        value: i64,
+    },
+    Bytes {
+        name: String,
+        op: CmpOp,
+        value: u64,
+    },
+    Ip {
+        name: String,
+        negated: bool,
+        matcher: IpMatcher,
+    },
+}
+
+fn cmp<T: PartialOrd>(op: CmpOp, a: T, b: T) -> bool {
+    match op {
+        CmpOp::Eq => a == b,
+        CmpOp::Neq => a != b,
+        CmpOp::Gt => a > b,
+        CmpOp::Gte => a >= b,
+        CmpOp::Lt => a < b,
+        CmpOp::Lte => a <= b,
+    }
+}
+
+impl LabelFilter {
+    /// Compiles a label filter; errors carry Loki's text.
+    pub(crate) fn new(ast: &Ast) -> Result<Self, String> {
+        Ok(match ast {
+            Ast::And(a, b) => LabelFilter::And(Box::new(Self::new(a)?), Box::new(Self::new(b)?)),
+            Ast::Or(a, b) => LabelFilter::Or(Box::new(Self::new(a)?), Box::new(Self::new(b)?)),
+            Ast::Paren(inner) => Self::new(inner)?,
+            Ast::Matcher(m) => {
+                let regex = match m.op {
+                    MatchOp::Re | MatchOp::Nre => Some(
+                        Regex::new(&format!("^(?:{})$", go_regex::translate(&m.value)))
+                            .map_err(|e| format!("error parsing regexp: {e}"))?,
+                    ),
+                    MatchOp::Eq | MatchOp::Neq => None,
+                };
+                LabelFilter::Str {
+                    name: m.name.clone(),
+                    op: m.op,
+                    value: m.value.clone(),
+                    regex,
+                }
+            }
+            Ast::Number { name, op, value } => LabelFilter::Number {
+                name: name.clone(),
+                op: *op,
+                value: *value,
+            },
+            Ast::Duration { name, op, value } => LabelFilter::Duration {
+                name: name.clone(),
+                op: *op,
+                value: *value,
+            },
+            Ast::Bytes { name, op, value } => LabelFilter::Bytes {
+                name: name.clone(),
+                op: *op,
+                value: *value,
+            },
+            Ast::Ip {
+                name,
+                negated,
+                pattern,
+            } => LabelFilter::Ip {
+                name: name.clone(),
+                negated: *negated,
+                matcher: IpMatcher::parse(pattern)?,
+            },
+        })
+    }
+
+    /// True when the entry passes; may record a conversion error in `lbs`.
+    pub(crate) fn process(&self, lbs: &mut LabelsBuilder) -> bool {
+        match self {
+            LabelFilter::And(a, b) => {
+                let l = a.process(lbs);
+                let r = b.process(lbs);
+                l && r
+            }
+            LabelFilter::Or(a, b) => a.process(lbs) || b.process(lbs),
+            LabelFilter::Str {
+                name,
+                op,
+                value,
+                regex,
+            } => {
+                let v = match name.as_str() {
+                    ERROR_LABEL => lbs.err(),
+                    ERROR_DETAILS_LABEL => lbs.err_details(),
+                    n => lbs.get(n).unwrap_or(""),
+                };
+                match op {
+                    MatchOp::Eq => v == value,
+                    MatchOp::Neq => v != value,
+                    MatchOp::Re => regex.as_ref().is_some_and(|r| r.is_match(v)),
+                    MatchOp::Nre => !regex.as_ref().is_some_and(|r| r.is_match(v)),
+                }
+            }
+            LabelFilter::Number { name, op, value } => {
+                convert_and_compare(lbs, name, parse_float, |v| cmp(*op, v, *value))
+            }
+            LabelFilter::Duration { name, op, value } => {
+                convert_and_compare(lbs, name, parse_duration, |v| cmp(*op, v, *value))
+            }
+            LabelFilter::Bytes { name, op, value } => {
+                convert_and_compare(lbs, name, parse_bytes, |v| cmp(*op, v, *value))
+            }
+            LabelFilter::Ip {
+                name,
+                negated,
+                matcher,
+            } => {
+                if lbs.has_err() {
+                    return true;
+                }
+                match lbs.get(name) {
+                    None => false,
+                    Some(v) => matcher.matches_in(v.as_bytes()) != *negated,
+                }
+            }
+        }
+    }
+}
+
+fn convert_and_compare<T>(
+    lbs: &mut LabelsBuilder,
+    name: &str,
+    convert: impl Fn(&str) -> Result<T, String>,
+    test: impl Fn(T) -> bool,
+) -> bool {
+    if lbs.has_err() {
+        return true;
+    }
+    let Some(raw) = lbs.get(name) else {
+        return false;
+    };
+    match convert(raw) {
+        Ok(v) => test(v),
+        Err(e) => {
+            lbs.set_err(ERR_LABEL_FILTER);
+            lbs.set_err_details(&e);
+            true
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use logql::{LabelMatcher, LabelSet};
+
+    fn lbs(pairs: &[(&str, &str)]) -> LabelsBuilder {
+        let mut b = LabelsBuilder::new(LabelSet::from_pairs([("app", "api")]));
+        for (k, v) in pairs {
+            b.set(k, v);
+        }
+        b
+    }
+
+    fn num(name: &str, op: CmpOp, value: f64) -> Ast {
+        Ast::Number {
+            name: name.into(),
+            op,
+            value,
+        }
+    }
+
+    fn s(name: &str, op: MatchOp, v: &str) -> Ast {
+        Ast::Matcher(LabelMatcher::new(name, op, v).unwrap())
+    }
+
+    fn run(f: &Ast, b: &mut LabelsBuilder) -> bool {
+        LabelFilter::new(f).unwrap().process(b)
+    }
+
+    #[test]
+    fn numeric_comparisons_and_missing_labels() {
+        let f = num("latency_ms", CmpOp::Gt, 300.0);
+        assert!(run(&f, &mut lbs(&[("latency_ms", "321")])));
+        assert!(!run(&f, &mut lbs(&[("latency_ms", "300")])));
+        assert!(!run(&f, &mut lbs(&[])));
+        let mut b = lbs(&[("latency_ms", "fast")]);
+        assert!(run(&f, &mut b));
+        assert_eq!(
+            b.to_label_set().to_string(),
+            r#"{__error__="LabelFilterErr", __error_details__="strconv.ParseFloat: parsing \"fast\": invalid syntax", app="api", latency_ms="fast"}"#
+        );
+    }
+
+    #[test]
+    fn entries_with_errors_pass_non_string_filters() {
+        let mut b = lbs(&[]);
+        b.set_err("JSONParserErr");
+        assert!(run(&num("status", CmpOp::Gte, 500.0), &mut b));
+        assert!(!run(&s("__error__", MatchOp::Eq, ""), &mut b));
+        assert!(run(&s("__error__", MatchOp::Re, "JSON.*"), &mut b));
+    }
+
+    #[test]
+    fn duration_bytes_and_ip() {
+        let d = Ast::Duration {
+            name: "duration".into(),
+            op: CmpOp::Gte,
+            value: 2_000_000_000,
+        };
+        assert!(run(&d, &mut lbs(&[("duration", "2m3.5s")])));
+        assert!(!run(&d, &mut lbs(&[("duration", "250ms")])));
+        let by = Ast::Bytes {
+            name: "size".into(),
+            op: CmpOp::Gt,
+            value: 5000,
+        };
+        assert!(run(&by, &mut lbs(&[("size", "5.1KB")])));
+        assert!(!run(&by, &mut lbs(&[("size", "963B")])));
+        let ip = Ast::Ip {
+            name: "ip".into(),
+            negated: true,
+            pattern: "10.0.0.0/8".into(),
+        };
+        assert!(run(&ip, &mut lbs(&[("ip", "192.168.1.1")])));
+        assert!(!run(&ip, &mut lbs(&[("ip", "10.1.1.1")])));
+    }
+
+    #[test]
+    fn and_or_and_anchored_regex() {
+        let f = Ast::Or(
+            Box::new(Ast::And(
+                Box::new(num("status", CmpOp::Gte, 500.0)),
+                Box::new(s("method", MatchOp::Eq, "POST")),
+            )),
+            Box::new(Ast::Paren(Box::new(s("user", MatchOp::Re, r"\w+x")))),
+        );
+        assert!(run(&f, &mut lbs(&[("status", "503"), ("method", "POST")])));
+        assert!(!run(&f, &mut lbs(&[("status", "503"), ("method", "GET")])));
+        assert!(run(&f, &mut lbs(&[("user", "alex")])));
+        assert!(!run(&f, &mut lbs(&[("user", "alexa")])));
+    }
+}

@@ -1,0 +1,379 @@
+//! Line filters: `|=`, `!=`, `|~`, `!~`, `|>`, `!>`, their `or` alternatives and
+//! `ip("...")`, with Loki's semantics:
+//!
+//! - `|= ""` keeps every line and `!= ""` keeps none (Loki negates an always-true filter);
+//! - a regex Loki can reduce to substrings (`foo|bar`, `.*foo.*`, `(?i)foo`) is run as
+//!   substring search, and a case-insensitive one with Loki's own matcher (whose quirks
+//!   decide the answer); every other regex runs on the `regex` crate after translation
+//!   from Go syntax;
+//! - an `or` chain drops always-true legs when another leg exists (as Loki's `or` does).
+//!
+//! [`LineFilter::eval_batch`] runs a filter over a whole Arrow string column: a
+//! case-sensitive substring filter searches the contiguous value buffer once with
+//! memchr's `memmem` and maps hits to rows through the offsets, instead of searching
+//! row by row.
+
+use logql::ast::{LineFilter as AstLineFilter, LineFilterOp, LineFilterValue};
+use memchr::memmem;
+use regex::Regex;
+use storage::arrow::array::{Array, StringArray};
+
+use super::go_regex::{self, Simple};
+use super::ip::IpMatcher;
+use super::pattern::Pattern;
+
+/// One positive matcher of a line filter.
+#[derive(Debug)]
+enum Matcher {
+    /// Matches every line.
+    True,
+    /// Matches non-empty lines.
+    Exists,
+    /// Case-sensitive substring.
+    Contains(memmem::Finder<'static>),
+    /// Loki's case-insensitive substring matcher over a lower-cased needle.
+    ContainsLower(String),
+    /// A regex (not anchored).
+    Regex(Regex),
+    /// `ip("...")`.
+    Ip(IpMatcher),
+    /// `|>` pattern.
+    Pattern(Pattern),
+    /// Any of these.
+    Or(Vec<Matcher>),
+}
+
+impl Matcher {
+    fn is_match(&self, line: &str) -> bool {
+        match self {
+            Matcher::True => true,
+            Matcher::Exists => !line.is_empty(),
+            Matcher::Contains(f) => f.find(line.as_bytes()).is_some(),
+            Matcher::ContainsLower(needle) => contains_lower(line, needle),
+            Matcher::Regex(re) => re.is_match(line),
+            Matcher::Ip(m) => m.matches_in(line.as_bytes()),
+            Matcher::Pattern(p) => p.test(line.as_bytes()),
+            Matcher::Or(ms) => ms.iter().any(|m| m.is_match(line)),
+        }
+    }
+
+    /// Loki's `or`: an always-true leg disappears when another leg exists.
+    fn or(mut legs: Vec<Matcher>) -> Matcher {
+        if legs.len() > 1 {
+            legs.retain(|m| !matches!(m, Matcher::True));
+        }
+        match legs.len() {
+            0 => Matcher::True,
+            1 => legs.pop().unwrap_or(Matcher::True),
+            _ => Matcher::Or(legs),
+        }
+    }
+}
+
+/// A compiled line filter stage.
+#[derive(Debug)]
+pub(crate) struct LineFilter {
+    matcher: Matcher,
+    negated: bool,
+}
+
+impl LineFilter {
+    /// Compiles one `|= "a" or "b"`-style filter; errors carry Loki's text.
+    pub(crate) fn new(f: &AstLineFilter) -> Result<Self, String> {
+        let mut legs = Vec::with_capacity(f.values.len());
+        for v in &f.values {
+            legs.push(match v {
+                LineFilterValue::Ip(p) => Matcher::Ip(IpMatcher::parse(p)?),
+                LineFilterValue::Str(s) => match f.op {
+                    LineFilterOp::Contains | LineFilterOp::NotContains => contains(s, false),
+                    LineFilterOp::Match | LineFilterOp::NotMatch => regex_matcher(s)?,
+                    LineFilterOp::Pattern | LineFilterOp::NotPattern => {
+                        Matcher::Pattern(Pattern::parse(s, false)?)
+                    }
+                },
+            });
+        }
+        Ok(Self {
+            matcher: Matcher::or(legs),
+            negated: f.op.is_negative(),
+        })
+    }
+
+    /// True when `line` passes.
+    pub(crate) fn keep(&self, line: &str) -> bool {
+        self.matcher.is_match(line) != self.negated
+    }
+
+    /// True when the filter keeps every line (e.g. `|= ""`), so it can be skipped.
+    pub(crate) fn is_noop(&self) -> bool {
+        matches!(self.matcher, Matcher::True) && !self.negated
+    }
+
+    /// Narrows `keep` (one flag per row of `lines`) to the rows this filter passes.
+    pub(crate) fn eval_batch(&self, lines: &StringArray, keep: &mut [bool]) {
+        match &self.matcher {
+            Matcher::True => {
+                if self.negated {
+                    keep.iter_mut().for_each(|k| *k = false);
+                }
+            }
+            Matcher::Contains(finder) => {
+                let mut hits = vec![false; lines.len()];
+                buffer_contains(finder, lines, &mut hits);
+                for (k, h) in keep.iter_mut().zip(hits) {
+                    *k = *k && (h != self.negated);
+                }
+            }
+            Matcher::Or(legs)
+                if legs.iter().all(|l| matches!(l, Matcher::Contains(_))) =>
+            {
+                let mut hits = vec![false; lines.len()];
+                for leg in legs {
+                    if let Matcher::Contains(f) = leg {
+                        buffer_contains(f, lines, &mut hits);
+                    }
+                }
+                for (k, h) in keep.iter_mut().zip(hits) {
+                    *k = *k && (h != self.negated);
+                }
+            }
+            _ => {
+                for (i, k) in keep.iter_mut().enumerate() {
+                    if *k {
+                        let line = if lines.is_null(i) { "" } else { lines.value(i) };
+                        *k = self.keep(line);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn contains(s: &str, case_insensitive: bool) -> Matcher {
+    if s.is_empty() {
+        return Matcher::True;
+    }
+    if case_insensitive {
+        return Matcher::ContainsLower(go_lower(s));
+    }
+    Matcher::Contains(memmem::Finder::new(s.as_bytes()).into_owned())
+}
+
+fn regex_matcher(src: &str) -> Result<Matcher, String> {
+    match go_regex::simple_literals(src) {
+        Some(Simple::True) => Ok(Matcher::True),
+        Some(Simple::Exists) => Ok(Matcher::Exists),
+        Some(Simple::Literals(lits)) => Ok(Matcher::or(
+            lits.iter().map(|(l, ci)| contains(l, *ci)).collect(),
+        )),
+        None => go_regex::compile(src)
+            .map(Matcher::Regex)
+            .map_err(|e| format!("error parsing regexp: {e}")),
+    }
+}
+
+/// Marks rows of `lines` whose value contains the finder's needle, searching the whole
+/// value buffer at once and mapping each hit to its row through the offsets.
+fn buffer_contains(finder: &memmem::Finder<'_>, lines: &StringArray, hits: &mut [bool]) {
+    let n = lines.len();
+    if n == 0 {
+        return;
+    }
+    let offsets = lines.value_offsets();
+    let values = lines.values().as_slice();
+    let (Ok(base), Ok(end)) = (usize::try_from(offsets[0]), usize::try_from(offsets[n])) else {
+        return;
+    };
+    let Some(hay) = values.get(base..end) else {
+        return;
+    };
+    let nlen = finder.needle().len();
+    let row_end = |r: usize| usize::try_from(offsets[r + 1]).unwrap_or(0).saturating_sub(base);
+    let mut pos = 0usize;
+    let mut row = 0usize;
+    while pos < hay.len() {
+        let Some(i) = finder.find(&hay[pos..]) else { break };
+        let at = pos + i;
+        while row < n && row_end(row) <= at {
+            row += 1;
+        }
+        if row >= n {
+            break;
+        }
+        if at + nlen <= row_end(row) {
+            hits[row] = true;
+            pos = row_end(row);
+            row += 1;
+        } else {
+            // the hit straddles two rows: look again just after its start
+            pos = at + 1;
+        }
+    }
+}
+
+/// Go's `bytes.ToLower` (simple per-rune lower-casing).
+fn go_lower(s: &str) -> String {
+    s.chars().map(lower_rune).collect()
+}
+
+/// Go's `unicode.ToLower` for one rune: the single-rune mapping.
+fn lower_rune(c: char) -> char {
+    if c.is_ascii() {
+        return c.to_ascii_lowercase();
+    }
+    let mut l = c.to_lowercase();
+    match (l.next(), l.next()) {
+        (Some(x), None) => x,
+        (Some(x), Some(_)) => x,
+        _ => c,
+    }
+}
+
+/// Loki's `containsLower`: a forward scan that compares ASCII bytes by `c` or `c+32`
+/// and other runes by lower-casing, restarting the needle (without backtracking) on a
+/// mismatch. Its answers differ from a true case-insensitive search in corner cases,
+/// and those are the answers Loki gives.
+fn contains_lower(line: &str, needle: &str) -> bool {
+    let sub = needle.as_bytes();
+    let lb = line.as_bytes();
+    if sub.is_empty() {
+        return true;
+    }
+    if sub.len() > lb.len() {
+        return false;
+    }
+    let mut j = 0;
+    let mut i = 0;
+    while i < lb.len() {
+        let c = lb[i];
+        if c < 0x80 {
+            if c == sub[j] || c.wrapping_add(b'a' - b'A') == sub[j] {
+                j += 1;
+                if j == sub.len() {
+                    return true;
+                }
+            } else {
+                j = 0;
+            }
+            i += 1;
+            continue;
+        }
+        let lr = line[i..].chars().next().unwrap_or('\u{fffd}');
+        let lw = lr.len_utf8();
+        let mr = needle.get(j..).and_then(|s| s.chars().next()).unwrap_or('\u{fffd}');
+        if lr == mr || mr == lower_rune(lr) {
+            j += mr.len_utf8();
+            if j == sub.len() {
+                return true;
+            }
+        } else {
+            j = 0;
+        }
+        i += lw;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lf(op: LineFilterOp, vals: &[&str]) -> LineFilter {
+        LineFilter::new(&AstLineFilter {
+            op,
+            values: vals.iter().map(|v| LineFilterValue::Str(v.to_string())).collect(),
+        })
+        .unwrap()
+    }
+
+    fn batch(f: &LineFilter, lines: &[&str]) -> Vec<bool> {
+        let arr = StringArray::from(lines.to_vec());
+        let mut keep = vec![true; lines.len()];
+        f.eval_batch(&arr, &mut keep);
+        // the batch path must agree with the per-line path
+        let single: Vec<bool> = lines.iter().map(|l| f.keep(l)).collect();
+        assert_eq!(keep, single, "batch and per-line disagree");
+        keep
+    }
+
+    #[test]
+    fn contains_and_not_contains_over_buffer() {
+        let lines = ["GET /a", "POST /login", "", "xxPOS", "Tx /POST"];
+        let f = lf(LineFilterOp::Contains, &["POST"]);
+        assert_eq!(batch(&f, &lines), [false, true, false, false, true]);
+        let f = lf(LineFilterOp::NotContains, &["POST"]);
+        assert_eq!(batch(&f, &lines), [true, false, true, true, false]);
+        // a needle spanning two rows is not a hit
+        let f = lf(LineFilterOp::Contains, &["SPO"]);
+        assert_eq!(batch(&f, &["xPO", "Sx", "aSPOb"]), [false, false, true]);
+    }
+
+    #[test]
+    fn or_alternatives_and_empty_filters() {
+        let f = lf(LineFilterOp::Contains, &["a", "b"]);
+        assert_eq!(batch(&f, &["xa", "xb", "c"]), [true, true, false]);
+        let f = lf(LineFilterOp::NotContains, &["a", "b"]);
+        assert_eq!(batch(&f, &["xa", "xb", "c"]), [false, false, true]);
+        let f = lf(LineFilterOp::Contains, &[""]);
+        assert!(f.is_noop());
+        assert_eq!(batch(&f, &["", "x"]), [true, true]);
+        let f = lf(LineFilterOp::NotContains, &[""]);
+        assert_eq!(batch(&f, &["", "x"]), [false, false]);
+        // Loki's `or` drops the always-true leg
+        let f = lf(LineFilterOp::Contains, &["", "b"]);
+        assert_eq!(batch(&f, &["a", "b"]), [false, true]);
+    }
+
+    #[test]
+    fn regex_filters() {
+        let f = lf(LineFilterOp::Match, &[r"sshd\[[0-9]+\]: Failed"]);
+        assert_eq!(
+            batch(&f, &["sshd[12]: Failed password", "sshd[x]: Failed"]),
+            [true, false]
+        );
+        let f = lf(LineFilterOp::NotMatch, &["err=(timeout|EOF)"]);
+        assert_eq!(batch(&f, &["err=EOF", "err=x"]), [false, true]);
+        let f = lf(LineFilterOp::Match, &["(?i)failed PASSWORD"]);
+        assert_eq!(batch(&f, &["Failed password for", "failed pass"]), [true, false]);
+        let f = lf(LineFilterOp::Match, &["(?i)GRÜSSE|grüße"]);
+        assert_eq!(
+            batch(&f, &["msg=\"Grüße aus Köln\"", "GRÜSSE", "gruesse"]),
+            [true, true, false]
+        );
+        let f = lf(LineFilterOp::Match, &[r#"(?i)VALIDATION failed: field \\"email\\""#]);
+        assert_eq!(
+            batch(&f, &[r#"{"msg":"validation failed: field \"email\" x"}"#]),
+            [true]
+        );
+        assert!(
+            LineFilter::new(&AstLineFilter {
+                op: LineFilterOp::Match,
+                values: vec![LineFilterValue::Str("a(".into())],
+            })
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn loki_contains_lower_quirks() {
+        // no backtracking after a partial match: Loki answers false here
+        assert!(!contains_lower("aab", "ab"));
+        assert!(contains_lower("xAb", "ab"));
+        assert!(contains_lower("STRASSE", "strasse"));
+        assert!(contains_lower("GRÜSSE", "grüsse"));
+    }
+
+    #[test]
+    fn ip_and_pattern_filters() {
+        let f = LineFilter::new(&AstLineFilter {
+            op: LineFilterOp::Contains,
+            values: vec![LineFilterValue::Ip("10.0.0.0/8".into())],
+        })
+        .unwrap();
+        assert_eq!(batch(&f, &["src=10.1.2.3", "src=192.168.0.1"]), [true, false]);
+        let f = lf(LineFilterOp::Pattern, &["<_> POST <_>"]);
+        assert_eq!(batch(&f, &["1 POST /x", "POST /x"]), [true, false]);
+        let f = lf(LineFilterOp::NotPattern, &["<_> POST <_>"]);
+        assert_eq!(batch(&f, &["1 POST /x", "POST /x"]), [false, true]);
+    }
+}

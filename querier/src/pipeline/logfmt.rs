@@ -1,0 +1,457 @@
+//! `| logfmt [--strict] [--keep-empty] [params]`.
+//!
+//! The decoder follows Loki's logfmt decoder (adapted from go-logfmt) byte for byte,
+//! including its error texts (`logfmt syntax error at pos 35 : unterminated quoted
+//! value`). Without `--strict` a malformed pair is skipped and decoding goes on; with it
+//! decoding stops and `__error__="LogfmtParserErr"` is set. Pairs with empty values
+//! (`k=` and bare `k`) are dropped unless `--keep-empty`. With parameters only the
+//! listed keys are extracted (each pre-set to `""`) and decoding stops at the first
+//! malformed pair.
+
+use std::borrow::Cow;
+
+use super::labels::{ERR_LOGFMT, LabelsBuilder, sanitize_label_key};
+
+const DUPLICATE_SUFFIX: &str = "_extracted";
+
+/// A logfmt decoder over one line.
+pub(crate) struct Decoder<'a> {
+    line: &'a [u8],
+    pos: usize,
+    key: Option<&'a [u8]>,
+    value: Option<Cow<'a, [u8]>>,
+    err: Option<String>,
+}
+
+impl<'a> Decoder<'a> {
+    /// A decoder at the start of `line`.
+    pub(crate) fn new(line: &'a [u8]) -> Self {
+        Self {
+            line,
+            pos: 0,
+            key: None,
+            value: None,
+            err: None,
+        }
+    }
+
+    /// True at the end of the line.
+    pub(crate) fn eol(&self) -> bool {
+        self.pos >= self.line.len()
+    }
+
+    /// The key of the last pair.
+    pub(crate) fn key(&self) -> &'a [u8] {
+        self.key.unwrap_or(b"")
+    }
+
+    /// The value of the last pair (unquoted).
+    pub(crate) fn value(&self) -> &[u8] {
+        self.value.as_deref().unwrap_or(b"")
+    }
+
+    /// The last syntax error.
+    pub(crate) fn err(&self) -> Option<&str> {
+        self.err.as_deref()
+    }
+
+    fn syntax_error(&mut self, msg: &str) {
+        self.err = Some(format!(
+            "logfmt syntax error at pos {} : {}",
+            self.pos + 1,
+            msg
+        ));
+    }
+
+    fn unexpected_byte(&mut self, c: u8) {
+        let shown = match c {
+            b'"' => "'\"'".to_owned(),
+            b'\'' => "'\\''".to_owned(),
+            c => format!("'{}'", c as char),
+        };
+        self.err = Some(format!(
+            "logfmt syntax error at pos {} : unexpected {}",
+            self.pos + 1,
+            shown
+        ));
+    }
+
+    /// Skips to the next whitespace after an error; always false.
+    fn skip_value(&mut self) -> bool {
+        let rest = &self.line[self.pos..];
+        match rest.iter().position(|&c| c <= b' ') {
+            Some(p) => self.pos += p,
+            None => self.pos = self.line.len(),
+        }
+        false
+    }
+
+    /// Advances to the next pair; false at the end of the line or on an error.
+    pub(crate) fn scan_keyval(&mut self) -> bool {
+        self.key = None;
+        self.value = None;
+        let line = self.line;
+        // garbage
+        match line[self.pos..].iter().position(|&c| c > b' ') {
+            Some(p) => self.pos += p,
+            None => {
+                self.pos = line.len();
+                return false;
+            }
+        }
+        // key
+        let start = self.pos;
+        let mut multibyte = false;
+        let mut found = None;
+        for (p, &c) in line[start..].iter().enumerate() {
+            if c == b'=' || c == b'"' || c <= b' ' {
+                found = Some((p, c));
+                break;
+            }
+            if c >= 0x80 {
+                multibyte = true;
+            }
+        }
+        let invalid_key =
+            |k: &[u8]| multibyte && String::from_utf8_lossy(k).contains('\u{fffd}');
+        let Some((p, c)) = found else {
+            self.pos = line.len();
+            if self.pos > start {
+                let k = &line[start..self.pos];
+                if invalid_key(k) {
+                    self.syntax_error("invalid key");
+                    return false;
+                }
+                self.key = Some(k);
+            }
+            return true;
+        };
+        self.pos = start + p;
+        match c {
+            b'=' => {
+                if self.pos > start {
+                    let k = &line[start..self.pos];
+                    if invalid_key(k) {
+                        self.syntax_error("invalid key");
+                        return self.skip_value();
+                    }
+                    self.key = Some(k);
+                }
+                if self.key.is_none() {
+                    self.unexpected_byte(c);
+                    return self.skip_value();
+                }
+            }
+            b'"' => {
+                self.unexpected_byte(c);
+                return self.skip_value();
+            }
+            _ => {
+                if self.pos > start {
+                    let k = &line[start..self.pos];
+                    if invalid_key(k) {
+                        self.syntax_error("invalid key");
+                        return false;
+                    }
+                    self.key = Some(k);
+                }
+                return true;
+            }
+        }
+        // equal
+        self.pos += 1;
+        if self.pos >= line.len() {
+            return true;
+        }
+        let c = line[self.pos];
+        if c <= b' ' {
+            return true;
+        }
+        if c == b'"' {
+            return self.quoted_value();
+        }
+        // value
+        let start = self.pos;
+        for (p, &c) in line[start..].iter().enumerate() {
+            if c == b'=' || c == b'"' {
+                self.pos = start + p;
+                self.unexpected_byte(c);
+                return self.skip_value();
+            }
+            if c <= b' ' {
+                self.pos = start + p;
+                if self.pos > start {
+                    self.value = Some(Cow::Borrowed(&line[start..self.pos]));
+                }
+                return true;
+            }
+        }
+        self.pos = line.len();
+        if self.pos > start {
+            self.value = Some(Cow::Borrowed(&line[start..]));
+        }
+        true
+    }
+
+    fn quoted_value(&mut self) -> bool {
+        let line = self.line;
+        let start = self.pos;
+        let mut has_esc = false;
+        let mut esc = false;
+        for (p, &c) in line[start + 1..].iter().enumerate() {
+            if esc {
+                esc = false;
+            } else if c == b'\\' {
+                has_esc = true;
+                esc = true;
+            } else if c == b'"' {
+                self.pos = start + p + 2;
+                if has_esc {
+                    match unquote(&line[start..self.pos]) {
+                        Some(v) => self.value = Some(Cow::Owned(v)),
+                        None => {
+                            self.syntax_error("invalid quoted value");
+                            return false;
+                        }
+                    }
+                } else if self.pos - 1 > start + 1 {
+                    self.value = Some(Cow::Borrowed(&line[start + 1..self.pos - 1]));
+                }
+                return true;
+            }
+        }
+        self.pos = line.len();
+        self.syntax_error("unterminated quoted value");
+        false
+    }
+}
+
+/// go-logfmt's `unquoteBytes` (JSON-style escapes; invalid UTF-8 becomes U+FFFD).
+fn unquote(s: &[u8]) -> Option<Vec<u8>> {
+    if s.len() < 2 || s[0] != b'"' || s[s.len() - 1] != b'"' {
+        return None;
+    }
+    let s = &s[1..s.len() - 1];
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        let c = s[i];
+        match c {
+            b'\\' => {
+                i += 1;
+                let e = *s.get(i)?;
+                match e {
+                    b'"' | b'\\' | b'/' | b'\'' => out.push(e),
+                    b'b' => out.push(0x08),
+                    b'f' => out.push(0x0c),
+                    b'n' => out.push(b'\n'),
+                    b'r' => out.push(b'\r'),
+                    b't' => out.push(b'\t'),
+                    b'u' => {
+                        let h = std::str::from_utf8(s.get(i + 1..i + 5)?).ok()?;
+                        let mut r = u32::from_str_radix(h, 16).ok()?;
+                        i += 4;
+                        if (0xD800..0xDC00).contains(&r) {
+                            // try a following low surrogate
+                            let lo = s
+                                .get(i + 1..i + 7)
+                                .filter(|t| t.starts_with(b"\\u"))
+                                .and_then(|t| std::str::from_utf8(&t[2..]).ok())
+                                .and_then(|h| u32::from_str_radix(h, 16).ok());
+                            match lo {
+                                Some(lo) if (0xDC00..0xE000).contains(&lo) => {
+                                    r = 0x10000 + ((r - 0xD800) << 10) + (lo - 0xDC00);
+                                    i += 6;
+                                }
+                                _ => r = 0xFFFD,
+                            }
+                        }
+                        let ch = char::from_u32(r).unwrap_or('\u{fffd}');
+                        let mut buf = [0u8; 4];
+                        out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                    }
+                    _ => return None,
+                }
+                i += 1;
+            }
+            b'"' => return None,
+            c if c < b' ' => return None,
+            _ => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The `| logfmt` stage.
+#[derive(Debug)]
+pub(crate) struct LogfmtParser {
+    strict: bool,
+    keep_empty: bool,
+    /// `(label, key)` parameters; empty for the plain parser.
+    params: Vec<(String, String)>,
+}
+
+impl LogfmtParser {
+    /// Compiles the stage.
+    pub(crate) fn new(
+        strict: bool,
+        keep_empty: bool,
+        params: &[(String, String)],
+    ) -> Result<Self, String> {
+        for (id, _) in params {
+            if !logql::labels::is_valid_label_name(id) {
+                return Err(format!("invalid extracted label name '{id}'"));
+            }
+        }
+        Ok(Self {
+            strict,
+            keep_empty,
+            params: params.to_vec(),
+        })
+    }
+
+    /// Extracts pairs of `line` into labels.
+    pub(crate) fn process(&self, line: &str, lbs: &mut LabelsBuilder, name: &mut String) {
+        if self.params.is_empty() {
+            self.process_all(line, lbs, name);
+        } else {
+            self.process_params(line, lbs, name);
+        }
+    }
+
+    fn process_all(&self, line: &str, lbs: &mut LabelsBuilder, name: &mut String) {
+        let mut dec = Decoder::new(line.as_bytes());
+        while !dec.eol() {
+            if !dec.scan_keyval() {
+                if self.strict {
+                    break;
+                }
+                continue;
+            }
+            sanitize_label_key(&String::from_utf8_lossy(dec.key()), true, name);
+            if name.is_empty() {
+                continue;
+            }
+            if lbs.base_has(name) {
+                name.push_str(DUPLICATE_SUFFIX);
+            }
+            let val = String::from_utf8_lossy(dec.value());
+            let val: &str = if val.contains('\u{fffd}') { "" } else { &val };
+            if !self.keep_empty && val.is_empty() {
+                continue;
+            }
+            lbs.set(name, val);
+        }
+        if self.strict {
+            if let Some(e) = dec.err() {
+                lbs.set_err(ERR_LOGFMT);
+                lbs.set_err_details(e);
+            }
+        }
+    }
+
+    fn process_params(&self, line: &str, lbs: &mut LabelsBuilder, name: &mut String) {
+        for (id, _) in &self.params {
+            if !lbs.base_has(id) {
+                lbs.set(id, "");
+            }
+        }
+        let mut dec = Decoder::new(line.as_bytes());
+        while dec.scan_keyval() {
+            sanitize_label_key(&String::from_utf8_lossy(dec.key()), true, name);
+            if name.is_empty() {
+                continue;
+            }
+            if let Some((id, _)) = self.params.iter().find(|(_, key)| key.as_str() == name.as_str()) {
+                name.clear();
+                name.push_str(id);
+            }
+            if !self.params.iter().any(|(id, _)| id.as_str() == name.as_str()) {
+                continue;
+            }
+            if lbs.base_has(name) {
+                name.push_str(DUPLICATE_SUFFIX);
+            }
+            let val = String::from_utf8_lossy(dec.value());
+            let val: &str = if val.contains('\u{fffd}') { "" } else { &val };
+            lbs.set(name, val);
+        }
+        if let Some(e) = dec.err() {
+            lbs.set_err(ERR_LOGFMT);
+            lbs.set_err_details(e);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use logql::LabelSet;
+
+    fn run(p: LogfmtParser, line: &str) -> String {
+        let mut lbs = LabelsBuilder::new(LabelSet::from_pairs([("env", "prod"), ("app", "w")]));
+        p.process(line, &mut lbs, &mut String::new());
+        lbs.to_label_set().to_string()
+    }
+
+    fn plain(strict: bool, keep_empty: bool) -> LogfmtParser {
+        LogfmtParser::new(strict, keep_empty, &[]).unwrap()
+    }
+
+    #[test]
+    fn extracts_pairs_with_suffix_and_unquoting() {
+        assert_eq!(
+            run(
+                plain(false, false),
+                r#"level=info msg="retry \"transient\" failure" env=canary dry_run empty= user-id=7"#
+            ),
+            r#"{app="w", env="prod", env_extracted="canary", level="info", msg="retry \"transient\" failure", user_id="7"}"#
+        );
+    }
+
+    #[test]
+    fn keep_empty_keeps_bare_keys() {
+        assert_eq!(
+            run(plain(false, true), "a=1 dry_run b="),
+            r#"{a="1", app="w", b="", dry_run="", env="prod"}"#
+        );
+    }
+
+    #[test]
+    fn non_strict_skips_malformed_strict_stops() {
+        let line = r#"level=warn msg="unterminated quote"#;
+        assert_eq!(
+            run(plain(false, false), line),
+            r#"{app="w", env="prod", level="warn"}"#
+        );
+        assert_eq!(
+            run(plain(true, false), line),
+            r#"{__error__="LogfmtParserErr", __error_details__="logfmt syntax error at pos 35 : unterminated quoted value", app="w", env="prod", level="warn"}"#
+        );
+        assert_eq!(
+            run(plain(false, false), r#"a=1 b="x"y c=3 =d e=5"#),
+            r#"{a="1", app="w", b="x", c="3", e="5", env="prod"}"#
+        );
+        assert_eq!(
+            run(plain(true, false), "a=1 b=x=y c=3"),
+            r#"{__error__="LogfmtParserErr", __error_details__="logfmt syntax error at pos 6 : unexpected '='", a="1", app="w", env="prod"}"#
+        );
+    }
+
+    #[test]
+    fn params_extract_only_listed_keys() {
+        let p = LogfmtParser::new(
+            false,
+            false,
+            &[("lvl".into(), "level".into()), ("missing".into(), "nope".into()), ("env".into(), "env".into())],
+        )
+        .unwrap();
+        assert_eq!(
+            run(p, "level=info msg=x env=canary"),
+            r#"{app="w", env="prod", env_extracted="canary", lvl="info", missing=""}"#
+        );
+    }
+}

@@ -1,0 +1,388 @@
+//! Range aggregations (`count_over_time`, `rate`, `sum_over_time`, ...): samples per
+//! series, then one value per step over the window `(t - offset - range, t - offset]`.
+//!
+//! Samples come from the pipeline: 1 per entry for counting functions, the line length
+//! for the byte functions, the unwrapped value otherwise. Series are keyed by the final
+//! labels (reduced by `by`/`without` on unwrapped ranges). The windows slide over the
+//! sorted timestamps with two cursors; counts and sums use prefix sums, so a step costs
+//! O(1) for them, and only the order-statistics functions look at each window's samples.
+
+use std::collections::HashMap;
+
+use logql::ast::{RangeAggregation, RangeOp};
+use logql::{LabelSet, MatchOp};
+use rayon::prelude::*;
+
+use crate::fetch::Fetched;
+use crate::matrix::{SeriesVals, Steps, group_labels};
+use crate::pipeline::Pipeline;
+use crate::{QueryError, Result};
+
+/// The input of one range aggregation: its fetched streams and compiled pipeline.
+pub(crate) struct RangeInput {
+    /// Entries of `[first step - offset - range, last step - offset)`.
+    pub fetched: Fetched,
+    /// The pipeline, `None` when the query has no stages and no unwrap.
+    pub pipeline: Option<Pipeline>,
+}
+
+/// The label Loki sets when a pipeline stage fails.
+pub(crate) const ERROR_LABEL: &str = "__error__";
+
+/// Samples of one series, sorted by time.
+struct SampleSeries {
+    labels: LabelSet,
+    ts: Vec<i64>,
+    vals: Vec<f64>,
+}
+
+/// Evaluates a range aggregation at every step.
+pub(crate) fn eval_range(
+    agg: &RangeAggregation,
+    input: &RangeInput,
+    steps: &Steps,
+    allow_errors: bool,
+) -> Result<Vec<SeriesVals>> {
+    let series = samples(agg, input);
+    if agg.op == RangeOp::Absent {
+        return Ok(absent(agg, &series, steps));
+    }
+    let mut out: Vec<SeriesVals> = series
+        .par_iter()
+        .map(|s| SeriesVals {
+            labels: s.labels.clone(),
+            vals: windows(agg, s, steps),
+        })
+        .filter(SeriesVals::has_any)
+        .collect();
+    out.sort_by(|a, b| a.labels.cmp(&b.labels));
+    if !allow_errors {
+        for i in 0..steps.n {
+            if let Some(s) = out
+                .iter()
+                .find(|s| s.vals[i].is_some() && s.labels.get(ERROR_LABEL).is_some())
+            {
+                return Err(pipeline_error(&s.labels));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Loki's error for a metric series that carries `__error__`.
+pub(crate) fn pipeline_error(labels: &LabelSet) -> QueryError {
+    let err = labels.get(ERROR_LABEL).unwrap_or_default();
+    QueryError::Pipeline(format!(
+        "pipeline error: '{err}' for series: '{labels}'.\n\
+         Use a label filter to intentionally skip this error. (e.g | __error__!=\"{err}\").\n\
+         To skip all potential errors you can match empty errors.(e.g __error__=\"\")\n\
+         The label filter can also be specified after unwrap. (e.g | unwrap latency | __error__=\"\" )"
+    ))
+}
+
+/// Runs the pipeline over every fetched entry and groups the samples into series.
+fn samples(agg: &RangeAggregation, input: &RangeInput) -> Vec<SampleSeries> {
+    let fetched = &input.fetched;
+    let bytes = matches!(agg.op, RangeOp::Bytes | RangeOp::BytesRate);
+    let pipeline = input
+        .pipeline
+        .as_ref()
+        .filter(|p| agg.range.unwrap.is_some() || !p.is_filter_only());
+    let grouping = agg.grouping.as_ref();
+    let per_stream: Vec<Vec<SampleSeries>> = fetched
+        .streams
+        .par_iter()
+        .map(|s| {
+            let n = s.ts.len();
+            match pipeline {
+                None => {
+                    let labels = match grouping {
+                        Some(_) => group_labels(&s.labels, grouping),
+                        None => s.labels.clone(),
+                    };
+                    let vals = if bytes {
+                        (0..n).map(|i| fetched.line(s, i).len() as f64).collect()
+                    } else {
+                        vec![1.0; n]
+                    };
+                    vec![SampleSeries {
+                        labels,
+                        ts: s.ts.clone(),
+                        vals,
+                    }]
+                }
+                Some(p) => {
+                    let mut sp = p.for_stream(&s.labels);
+                    let mut map: HashMap<LabelSet, SampleSeries> = HashMap::new();
+                    let unwrap = agg.range.unwrap.is_some();
+                    for i in 0..n {
+                        let meta = fetched.metadata(s, i);
+                        let Some(e) = sp.process(s.ts[i], fetched.line(s, i), &meta) else {
+                            continue;
+                        };
+                        let v = if unwrap {
+                            match e.value {
+                                Some(v) => v,
+                                None => continue,
+                            }
+                        } else if bytes {
+                            e.line.len() as f64
+                        } else {
+                            1.0
+                        };
+                        let labels = match grouping {
+                            Some(_) => group_labels(&e.labels, grouping),
+                            None => e.labels,
+                        };
+                        let ser = map.entry(labels).or_insert_with_key(|l| SampleSeries {
+                            labels: l.clone(),
+                            ts: Vec::new(),
+                            vals: Vec::new(),
+                        });
+                        ser.ts.push(s.ts[i]);
+                        ser.vals.push(v);
+                    }
+                    map.into_values().collect()
+                }
+            }
+        })
+        .collect();
+    let mut merged: HashMap<LabelSet, Vec<SampleSeries>> = HashMap::new();
+    for s in per_stream.into_iter().flatten() {
+        merged.entry(s.labels.clone()).or_default().push(s);
+    }
+    merged
+        .into_par_iter()
+        .map(|(labels, mut parts)| {
+            if parts.len() == 1 {
+                return parts.remove(0);
+            }
+            let mut pts: Vec<(i64, f64)> = parts
+                .iter()
+                .flat_map(|p| p.ts.iter().copied().zip(p.vals.iter().copied()))
+                .collect();
+            pts.sort_by_key(|p| p.0);
+            SampleSeries {
+                labels,
+                ts: pts.iter().map(|p| p.0).collect(),
+                vals: pts.iter().map(|p| p.1).collect(),
+            }
+        })
+        .collect()
+}
+
+/// The value of one series at every step.
+fn windows(agg: &RangeAggregation, s: &SampleSeries, steps: &Steps) -> Vec<Option<f64>> {
+    let range = agg.range.range;
+    let range_secs = range as f64 / 1e9;
+    let offset = agg.range.offset;
+    let prefix: Option<Vec<f64>> = match agg.op {
+        RangeOp::Bytes | RangeOp::BytesRate | RangeOp::Sum => {
+            let mut p = Vec::with_capacity(s.vals.len() + 1);
+            let mut acc = 0.0;
+            p.push(0.0);
+            for v in &s.vals {
+                acc += v;
+                p.push(acc);
+            }
+            Some(p)
+        }
+        RangeOp::Rate if agg.range.unwrap.is_some() => {
+            let mut p = Vec::with_capacity(s.vals.len() + 1);
+            let mut acc = 0.0;
+            p.push(0.0);
+            for v in &s.vals {
+                acc += v;
+                p.push(acc);
+            }
+            Some(p)
+        }
+        _ => None,
+    };
+    let mut out = vec![None; steps.n];
+    let (mut lo, mut hi) = (0usize, 0usize);
+    let n = s.ts.len();
+    for (i, slot) in out.iter_mut().enumerate() {
+        let end = steps.at(i) - offset;
+        let start = end - range;
+        while hi < n && s.ts[hi] <= end {
+            hi += 1;
+        }
+        while lo < hi && s.ts[lo] <= start {
+            lo += 1;
+        }
+        if lo >= hi {
+            continue;
+        }
+        let w = &s.vals[lo..hi];
+        let count = (hi - lo) as f64;
+        let sum = || prefix.as_ref().map(|p| p[hi] - p[lo]).unwrap_or(0.0);
+        *slot = Some(match agg.op {
+            RangeOp::Count => count,
+            RangeOp::Rate => {
+                if agg.range.unwrap.is_some() {
+                    sum() / range_secs
+                } else {
+                    count / range_secs
+                }
+            }
+            RangeOp::Bytes | RangeOp::Sum => sum(),
+            RangeOp::BytesRate => sum() / range_secs,
+            RangeOp::RateCounter => rate_counter(&s.ts[lo..hi], w, range),
+            RangeOp::Avg => avg(w),
+            RangeOp::Min => w.iter().copied().fold(w[0], |m, v| {
+                if v < m || m.is_nan() { v } else { m }
+            }),
+            RangeOp::Max => w.iter().copied().fold(w[0], |m, v| {
+                if v > m || m.is_nan() { v } else { m }
+            }),
+            RangeOp::Stdvar => stdvar(w),
+            RangeOp::Stddev => stdvar(w).sqrt(),
+            RangeOp::Quantile => quantile(agg.param.unwrap_or(0.0), w),
+            RangeOp::First => w[0],
+            RangeOp::Last => w[w.len() - 1],
+            RangeOp::Absent => 1.0,
+        });
+    }
+    out
+}
+
+/// Incremental mean, as Loki computes `avg_over_time`.
+fn avg(w: &[f64]) -> f64 {
+    let mut mean = 0.0f64;
+    let mut count = 0.0f64;
+    for &v in w {
+        count += 1.0;
+        if mean.is_infinite() {
+            if v.is_infinite() && (mean > 0.0) == (v > 0.0) {
+                continue;
+            }
+            if !v.is_infinite() && !v.is_nan() {
+                continue;
+            }
+        }
+        mean += v / count - mean / count;
+    }
+    mean
+}
+
+/// Population variance (Welford), as Loki computes `stdvar_over_time`.
+pub(crate) fn stdvar(w: &[f64]) -> f64 {
+    let (mut aux, mut count, mut mean) = (0.0f64, 0.0f64, 0.0f64);
+    for &v in w {
+        count += 1.0;
+        let delta = v - mean;
+        mean += delta / count;
+        aux += delta * (v - mean);
+    }
+    aux / count
+}
+
+/// The q-quantile with linear interpolation between neighbours (Prometheus' method).
+pub(crate) fn quantile(q: f64, w: &[f64]) -> f64 {
+    if w.is_empty() {
+        return f64::NAN;
+    }
+    if q < 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if q > 1.0 {
+        return f64::INFINITY;
+    }
+    let mut v = w.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len() as f64;
+    let rank = q * (n - 1.0);
+    let lower = rank.floor().max(0.0);
+    let upper = (lower + 1.0).min(n - 1.0);
+    let weight = rank - rank.floor();
+    v[lower as usize] * (1.0 - weight) + v[upper as usize] * weight
+}
+
+/// Loki 2.9's `rate_counter`: Prometheus' extrapolated counter rate, computed (as Loki
+/// does) with nanosecond sample times against a millisecond range.
+fn rate_counter(ts: &[i64], w: &[f64], range: i64) -> f64 {
+    if w.len() < 2 {
+        return 0.0;
+    }
+    let first_t = ts[0];
+    let last_t = ts[ts.len() - 1];
+    let range_ms = range / 1_000_000;
+    let range_start = first_t - range_ms;
+    let range_end = last_t;
+    let mut result = w[w.len() - 1] - w[0];
+    let mut last_value = 0.0;
+    for &v in w {
+        if v < last_value {
+            result += last_value;
+        }
+        last_value = v;
+    }
+    let mut duration_to_start = (first_t - range_start) as f64 / 1000.0;
+    let duration_to_end = (range_end - last_t) as f64 / 1000.0;
+    let sampled = (last_t - first_t) as f64 / 1000.0;
+    let avg_between = sampled / (w.len() - 1) as f64;
+    if result > 0.0 && w[0] >= 0.0 {
+        let to_zero = sampled * (w[0] / result);
+        if to_zero < duration_to_start {
+            duration_to_start = to_zero;
+        }
+    }
+    let threshold = avg_between * 1.1;
+    let mut interval = sampled;
+    interval += if duration_to_start < threshold {
+        duration_to_start
+    } else {
+        avg_between / 2.0
+    };
+    interval += if duration_to_end < threshold {
+        duration_to_end
+    } else {
+        avg_between / 2.0
+    };
+    result *= interval / sampled;
+    result / (range as f64 / 1e9)
+}
+
+/// `absent_over_time`: 1 at the steps where no series has a sample in the window,
+/// labelled with the selector's equality matchers.
+fn absent(agg: &RangeAggregation, series: &[SampleSeries], steps: &Steps) -> Vec<SeriesVals> {
+    let range = agg.range.range;
+    let offset = agg.range.offset;
+    let mut vals = vec![Some(1.0); steps.n];
+    for s in series {
+        let (mut lo, mut hi) = (0usize, 0usize);
+        let n = s.ts.len();
+        for (i, slot) in vals.iter_mut().enumerate() {
+            let end = steps.at(i) - offset;
+            let start = end - range;
+            while hi < n && s.ts[hi] <= end {
+                hi += 1;
+            }
+            while lo < hi && s.ts[lo] <= start {
+                lo += 1;
+            }
+            if hi > lo {
+                *slot = None;
+            }
+        }
+    }
+    let mut pairs: Vec<(&str, &str)> = Vec::new();
+    let mut repeated: Vec<&str> = Vec::new();
+    for m in &agg.range.log.selector {
+        if m.op != MatchOp::Eq {
+            continue;
+        }
+        if pairs.iter().any(|(n, _)| *n == m.name) {
+            repeated.push(&m.name);
+        } else {
+            pairs.push((&m.name, &m.value));
+        }
+    }
+    pairs.retain(|(n, _)| !repeated.contains(n));
+    let out = SeriesVals {
+        labels: LabelSet::from_pairs(pairs),
+        vals,
+    };
+    if out.has_any() { vec![out] } else { Vec::new() }
+}

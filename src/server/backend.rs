@@ -1,0 +1,135 @@
+//! What the HTTP layer needs from the rest of Fenrir, as one trait.
+//!
+//! Handlers are generic over [`Backend`] so that the API can be tested without storage
+//! (a fake backend records calls). [`Services`] is the real, in-process wiring: writes
+//! go to the distributor, reads to the query frontend (which wraps the querier).
+
+use std::future::Future;
+use std::sync::Arc;
+
+use frontend::Frontend;
+use ingest::distributor::Distributor;
+use ingest::ingester::Ingester;
+use ingest::{IngestError, PushRequest};
+use logql::LabelSet;
+use querier::{InstantQuery, QueryError, QueryResponse, RangeQuery};
+
+/// The write and read operations behind Loki's HTTP API.
+pub trait Backend: Send + Sync + 'static {
+    /// Validates and stores a decoded push for `tenant`.
+    fn push(
+        &self,
+        tenant: &str,
+        req: PushRequest,
+    ) -> impl Future<Output = Result<(), IngestError>> + Send;
+
+    /// `/loki/api/v1/query_range`.
+    fn query_range(
+        &self,
+        tenant: &str,
+        q: &RangeQuery,
+    ) -> impl Future<Output = Result<QueryResponse, QueryError>> + Send;
+
+    /// `/loki/api/v1/query`.
+    fn query_instant(
+        &self,
+        tenant: &str,
+        q: &InstantQuery,
+    ) -> impl Future<Output = Result<QueryResponse, QueryError>> + Send;
+
+    /// `/loki/api/v1/labels`.
+    fn label_names(
+        &self,
+        tenant: &str,
+        start: i64,
+        end: i64,
+        query: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<String>, QueryError>> + Send;
+
+    /// `/loki/api/v1/label/<name>/values`.
+    fn label_values(
+        &self,
+        tenant: &str,
+        name: &str,
+        start: i64,
+        end: i64,
+        query: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<String>, QueryError>> + Send;
+
+    /// `/loki/api/v1/series`.
+    fn series(
+        &self,
+        tenant: &str,
+        selectors: &[String],
+        start: i64,
+        end: i64,
+    ) -> impl Future<Output = Result<Vec<LabelSet>, QueryError>> + Send;
+
+    /// `POST /flush` and shutdown: write every in-memory entry to storage.
+    fn flush(&self) -> impl Future<Output = Result<(), IngestError>> + Send;
+}
+
+/// The single-binary wiring: distributor and ingester for writes, frontend for reads.
+pub struct Services {
+    /// Validates and rate-limits pushes.
+    pub distributor: Arc<Distributor>,
+    /// Holds recent data; flushed on `/flush` and shutdown.
+    pub ingester: Arc<Ingester>,
+    /// Answers queries (step alignment, then the querier).
+    pub frontend: Arc<Frontend>,
+}
+
+impl Backend for Services {
+    async fn push(&self, tenant: &str, req: PushRequest) -> Result<(), IngestError> {
+        self.distributor.push(tenant, req).await
+    }
+
+    async fn query_range(&self, tenant: &str, q: &RangeQuery) -> Result<QueryResponse, QueryError> {
+        self.frontend.query_range(tenant, q).await
+    }
+
+    async fn query_instant(
+        &self,
+        tenant: &str,
+        q: &InstantQuery,
+    ) -> Result<QueryResponse, QueryError> {
+        self.frontend.query_instant(tenant, q).await
+    }
+
+    async fn label_names(
+        &self,
+        tenant: &str,
+        start: i64,
+        end: i64,
+        query: Option<&str>,
+    ) -> Result<Vec<String>, QueryError> {
+        self.frontend.label_names(tenant, start, end, query).await
+    }
+
+    async fn label_values(
+        &self,
+        tenant: &str,
+        name: &str,
+        start: i64,
+        end: i64,
+        query: Option<&str>,
+    ) -> Result<Vec<String>, QueryError> {
+        self.frontend
+            .label_values(tenant, name, start, end, query)
+            .await
+    }
+
+    async fn series(
+        &self,
+        tenant: &str,
+        selectors: &[String],
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<LabelSet>, QueryError> {
+        self.frontend.series(tenant, selectors, start, end).await
+    }
+
+    async fn flush(&self) -> Result<(), IngestError> {
+        self.ingester.flush_all().await
+    }
+}
