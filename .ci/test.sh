@@ -51,7 +51,10 @@ MOTO_PORT=$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("
 MOTO_PID=$!
 cleanup() { kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true; }
 trap cleanup EXIT
-"$VENV/bin/python" - "$MOTO_PORT" <<'PY'
+S3_BUCKET=fenrir-ci
+# wait for moto, then create the shared bucket (storage's suite expects it to exist;
+# the fenrir s3 test creates its own)
+"$VENV/bin/python" - "$MOTO_PORT" "$S3_BUCKET" <<'PY'
 import sys, time, urllib.request
 url = "http://127.0.0.1:%s/" % sys.argv[1]
 deadline = time.time() + 60
@@ -63,13 +66,17 @@ while True:
         if time.time() > deadline:
             sys.exit("moto did not start on " + url)
         time.sleep(0.2)
+urllib.request.urlopen(urllib.request.Request(url + sys.argv[2], method="PUT"), timeout=10)
 PY
-log "moto (pid $MOTO_PID) listening on 127.0.0.1:$MOTO_PORT"
+log "moto (pid $MOTO_PID) listening on 127.0.0.1:$MOTO_PORT, bucket $S3_BUCKET"
 
 export FENRIR_TEST_S3_ENDPOINT="http://127.0.0.1:$MOTO_PORT"
-export FENRIR_TEST_S3_ACCESS_KEY_ID=test
-export FENRIR_TEST_S3_SECRET_ACCESS_KEY=testsecret
+export FENRIR_TEST_S3_BUCKET=$S3_BUCKET
+export FENRIR_TEST_S3_ACCESS_KEY=test
+export FENRIR_TEST_S3_SECRET_KEY=testsecret
 export FENRIR_TEST_S3_REGION=us-east-1
+# S3 tests must run in CI, never skip
+export FENRIR_REQUIRE_S3=1
 export FENRIR_TEST_PYTHON=$VENV/bin/python
 
 cargo nextest run --workspace --no-fail-fast "$@"

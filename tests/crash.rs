@@ -93,6 +93,10 @@ async fn every_acknowledged_push_survives_kill_9() {
     }
     let total_acked: usize = acked.values().map(|s| s.len()).sum();
     assert!(total_acked >= KILL_AFTER_ACKS * PER_BATCH);
+    println!(
+        "killed with {total_acked} of {} entries acknowledged",
+        WRITERS * BATCHES * PER_BATCH
+    );
 
     f.restart().await;
     let end = base + i64::try_from(BATCHES * PER_BATCH).unwrap() * 1_000_000 + 1;

@@ -2,8 +2,8 @@
 //! the bucket, restart with the local data directory deleted, query from S3.
 //!
 //! Needs `FENRIR_TEST_S3_ENDPOINT` (e.g. `http://127.0.0.1:9000`); `.ci/test.sh` starts
-//! moto and sets it. Optional: `FENRIR_TEST_S3_ACCESS_KEY_ID`,
-//! `FENRIR_TEST_S3_SECRET_ACCESS_KEY`, `FENRIR_TEST_S3_REGION`. The test creates its own
+//! moto and sets it. Optional: `FENRIR_TEST_S3_ACCESS_KEY`,
+//! `FENRIR_TEST_S3_SECRET_KEY`, `FENRIR_TEST_S3_REGION`. The test creates its own
 //! bucket (moto accepts unsigned requests).
 
 mod common;
@@ -69,11 +69,11 @@ async fn flush_to_s3_then_restart_reads_from_s3() {
         )
         .set(
             "common.storage.s3.access_key_id",
-            env_or("FENRIR_TEST_S3_ACCESS_KEY_ID", "test"),
+            env_or("FENRIR_TEST_S3_ACCESS_KEY", "test"),
         )
         .set(
             "common.storage.s3.secret_access_key",
-            env_or("FENRIR_TEST_S3_SECRET_ACCESS_KEY", "testsecret"),
+            env_or("FENRIR_TEST_S3_SECRET_KEY", "testsecret"),
         )
         .set("common.storage.s3.insecure", true)
         .set("common.storage.s3.s3forcepathstyle", true);

@@ -93,7 +93,11 @@ pub fn step_align(q: &RangeQuery) -> RangeQuery {
     if q.step > 0 {
         out.start = q.start.div_euclid(q.step) * q.step;
         let rem = q.end.rem_euclid(q.step);
-        out.end = if rem == 0 { q.end } else { q.end - rem + q.step };
+        out.end = if rem == 0 {
+            q.end
+        } else {
+            q.end - rem + q.step
+        };
     }
     out
 }
@@ -117,7 +121,11 @@ mod tests {
 
     #[test]
     fn step_align_rounds_start_down_and_end_up() {
-        let a = step_align(&rq(1_795_136_401_000_000_000, 1_795_136_999_000_000_000, 60_000_000_000));
+        let a = step_align(&rq(
+            1_795_136_401_000_000_000,
+            1_795_136_999_000_000_000,
+            60_000_000_000,
+        ));
         assert_eq!(a.start, 1_795_136_400_000_000_000);
         assert_eq!(a.end, 1_795_137_000_000_000_000);
         let b = step_align(&rq(120, 240, 60));

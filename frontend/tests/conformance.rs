@@ -15,8 +15,7 @@ use frontend::{Frontend, FrontendConfig};
 use logql::LabelSet;
 use querier::source::{LogSource, MemorySource};
 use querier::{
-    Direction, InstantQuery, QueryData, QueryError, QueryLimits, QueryResponse, Querier,
-    RangeQuery,
+    Direction, InstantQuery, Querier, QueryData, QueryError, QueryLimits, QueryResponse, RangeQuery,
 };
 use serde_json::{Value, json};
 use storage::Entry;
@@ -70,12 +69,12 @@ fn parse_time(v: Option<&Value>, default: i64) -> Result<i64, Failure> {
     if s.is_empty() {
         return Ok(default);
     }
-    if s.contains('.') {
-        if let Ok(f) = s.parse::<f64>() {
-            let secs = f.trunc();
-            let frac = ((f - secs) * 1000.0).round() / 1000.0;
-            return Ok(secs as i64 * 1_000_000_000 + (frac * 1e9) as i64);
-        }
+    if s.contains('.')
+        && let Ok(f) = s.parse::<f64>()
+    {
+        let secs = f.trunc();
+        let frac = ((f - secs) * 1000.0).round() / 1000.0;
+        return Ok(secs as i64 * 1_000_000_000 + (frac * 1e9) as i64);
     }
     match s.parse::<i64>() {
         Ok(n) if s.len() <= 10 => Ok(n * 1_000_000_000),
@@ -117,7 +116,10 @@ fn limit_dir(p: &Value) -> Result<(u32, Direction), Failure> {
         Some(_) => {
             return Err(Failure(
                 400,
-                format!("invalid direction '{}'", param(p, "direction").unwrap_or_default()),
+                format!(
+                    "invalid direction '{}'",
+                    param(p, "direction").unwrap_or_default()
+                ),
             ));
         }
     };
@@ -270,7 +272,11 @@ fn fmt(v: f64) -> String {
     if v.is_nan() {
         "NaN".into()
     } else if v.is_infinite() {
-        if v > 0.0 { "+Inf".into() } else { "-Inf".into() }
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
     } else {
         format!("{v}")
     }
@@ -343,7 +349,10 @@ fn compare(case: &Value, got: &Result<Value, Failure>) -> Vec<String> {
     }
     let rt = exp["resultType"].as_str().unwrap_or_default();
     if got["resultType"].as_str() != Some(rt) {
-        diffs.push(format!("resultType: expected {rt}, got {}", got["resultType"]));
+        diffs.push(format!(
+            "resultType: expected {rt}, got {}",
+            got["resultType"]
+        ));
         return diffs;
     }
     let (er, gr) = (&exp["result"], &got["result"]);
@@ -357,9 +366,16 @@ fn compare(case: &Value, got: &Result<Value, Failure>) -> Vec<String> {
                 return diffs;
             }
             for (e, g) in ea.iter().zip(ga) {
-                let (ev, gv) = (e["values"].as_array().unwrap(), g["values"].as_array().unwrap());
+                let (ev, gv) = (
+                    e["values"].as_array().unwrap(),
+                    g["values"].as_array().unwrap(),
+                );
                 if ev != gv {
-                    let i = ev.iter().zip(gv).position(|(a, b)| a != b).unwrap_or(ev.len().min(gv.len()));
+                    let i = ev
+                        .iter()
+                        .zip(gv)
+                        .position(|(a, b)| a != b)
+                        .unwrap_or(ev.len().min(gv.len()));
                     diffs.push(format!(
                         "stream {}: expected {} entries, got {}; first difference at {i}: {:?} vs {:?}",
                         e["stream"], ev.len(), gv.len(), ev.get(i), gv.get(i)
@@ -381,11 +397,17 @@ fn compare(case: &Value, got: &Result<Value, Failure>) -> Vec<String> {
                 if rt == "vector" {
                     cmp_sample(&e["value"], &g["value"], &path, &mut diffs);
                 } else {
-                    let (ev, gv) = (e["values"].as_array().unwrap(), g["values"].as_array().unwrap());
+                    let (ev, gv) = (
+                        e["values"].as_array().unwrap(),
+                        g["values"].as_array().unwrap(),
+                    );
                     if ev.len() != gv.len() {
                         diffs.push(format!(
                             "{path}: expected {} points, got {} (first {:?} vs {:?})",
-                            ev.len(), gv.len(), ev.first(), gv.first()
+                            ev.len(),
+                            gv.len(),
+                            ev.first(),
+                            gv.first()
                         ));
                         continue;
                     }
@@ -407,7 +429,10 @@ fn conformance_cases() {
     let dir = conformance_dir();
     let cases_dir = dir.join("cases");
     if !cases_dir.exists() {
-        eprintln!("conformance corpus not found at {}; skipping", dir.display());
+        eprintln!(
+            "conformance corpus not found at {}; skipping",
+            dir.display()
+        );
         return;
     }
     let src = MemorySource::new();
@@ -438,6 +463,11 @@ fn conformance_cases() {
         let got = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             rt.block_on(run_case(&fe, &case))
         }));
+        if std::env::var("CONFORMANCE_DUMP").is_ok()
+            && let Ok(Ok(v)) = &got
+        {
+            eprintln!("GOT {name}: {v}");
+        }
         let diffs = match got {
             Ok(got) => compare(&case, &got),
             Err(p) => vec![format!(
@@ -470,6 +500,9 @@ fn conformance_cases() {
     eprintln!("failing: {}", failed.join(" "));
     eprintln!("{} passed, {} failed", passed, failed.len());
     if let Ok(min) = std::env::var("CONFORMANCE_MIN_PASS") {
-        assert!(passed >= min.parse::<usize>().unwrap(), "fewer than {min} cases passed");
+        assert!(
+            passed >= min.parse::<usize>().unwrap(),
+            "fewer than {min} cases passed"
+        );
     }
 }

@@ -118,11 +118,6 @@ impl HeadBlock {
         }
     }
 
-    /// Number of entries held.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
     /// True when nothing is held.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()

@@ -557,6 +557,88 @@ mod tests {
         assert_eq!(read_all(&ing, "t", &job), want);
     }
 
+    const KILL9_ENV: &str = "FENRIR_INGEST_KILL9_DIR";
+
+    /// The child side of `kill_9_keeps_every_acknowledged_push`: pushes until killed,
+    /// printing `ack <i>` after each push returned Ok.
+    fn kill9_child(dir: &Path) {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let ing = open(&dir.join("wal"), &dir.join("store")).await;
+            let mut tasks = tokio::task::JoinSet::new();
+            for w in 0..4i64 {
+                let ing = ing.clone();
+                tasks.spawn(async move {
+                    for i in 0.. {
+                        let n = i * 4 + w;
+                        let line = format!("line {n}");
+                        ing.push("t", vec![stream(&[("job", "k")], &[(n, line.as_str())])])
+                            .await
+                            .unwrap();
+                        println!("ack {n}");
+                    }
+                });
+            }
+            while tasks.join_next().await.is_some() {}
+        });
+    }
+
+    #[test]
+    fn kill_9_keeps_every_acknowledged_push() {
+        use std::io::BufRead;
+        if let Ok(dir) = std::env::var(KILL9_ENV) {
+            kill9_child(Path::new(&dir));
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "ingester::tests::kill_9_keeps_every_acknowledged_push",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(KILL9_ENV, dir.path())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut acked = Vec::new();
+        for line in out.lines() {
+            let line = line.unwrap();
+            if let Some(n) = line.strip_prefix("ack ") {
+                acked.push(n.parse::<i64>().unwrap());
+                if acked.len() == 300 {
+                    child.kill().unwrap(); // SIGKILL
+                    break;
+                }
+            }
+        }
+        child.wait().unwrap();
+        assert_eq!(acked.len(), 300, "child stopped early");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let ing = open(&dir.path().join("wal"), &dir.path().join("store")).await;
+            let got: std::collections::HashSet<i64> = read_all(&ing, "t", &[("job", "k")])
+                .into_iter()
+                .map(|(ts, line)| {
+                    assert_eq!(line, format!("line {ts}"));
+                    ts
+                })
+                .collect();
+            for n in acked {
+                assert!(got.contains(&n), "acknowledged push {n} lost");
+            }
+        });
+    }
+
     #[tokio::test]
     async fn metadata_survives_replay() {
         let (w, s) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

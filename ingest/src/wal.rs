@@ -494,11 +494,12 @@ impl WriterState {
             let _ = w.send(res.as_ref().map(|_| ()).map_err(clone_err));
         }
         buf.clear();
-        if res.is_ok() && self.len >= SEGMENT_TARGET_BYTES {
-            if let Err(e) = self.rotate() {
-                tracing::error!(error = %e, "wal rotation failed");
-                self.broken = true;
-            }
+        if res.is_ok()
+            && self.len >= SEGMENT_TARGET_BYTES
+            && let Err(e) = self.rotate()
+        {
+            tracing::error!(error = %e, "wal rotation failed");
+            self.broken = true;
         }
     }
 

@@ -51,8 +51,9 @@ fn apply(op: BinOp, a: f64, b: f64) -> (f64, bool) {
         BinOp::Add => (a + b, true),
         BinOp::Sub => (a - b, true),
         BinOp::Mul => (a * b, true),
-        BinOp::Div => (a / b, true),
-        BinOp::Mod => (a % b, true),
+        // Loki answers NaN for any division or modulo by zero
+        BinOp::Div => (if b == 0.0 { f64::NAN } else { a / b }, true),
+        BinOp::Mod => (if b == 0.0 { f64::NAN } else { a % b }, true),
         BinOp::Pow => (a.powf(b), true),
         BinOp::Eq => (a, a == b),
         BinOp::Neq => (a, a != b),
@@ -76,7 +77,11 @@ fn vector_scalar(
         .filter_map(|mut s| {
             for slot in s.vals.iter_mut() {
                 let Some(v) = *slot else { continue };
-                let (a, b) = if scalar_left { (scalar, v) } else { (v, scalar) };
+                let (a, b) = if scalar_left {
+                    (scalar, v)
+                } else {
+                    (v, scalar)
+                };
                 let (res, keep) = apply(op, a, b);
                 *slot = if op.is_comparison() {
                     if return_bool {
@@ -99,9 +104,11 @@ fn vector_scalar(
 fn signature(labels: &LabelSet, matching: Option<&VectorMatching>) -> LabelSet {
     match matching {
         None => labels.clone(),
-        Some(m) if m.on => {
-            LabelSet::from_pairs(labels.iter().filter(|(k, _)| m.labels.iter().any(|n| n == k)))
-        }
+        Some(m) if m.on => LabelSet::from_pairs(
+            labels
+                .iter()
+                .filter(|(k, _)| m.labels.iter().any(|n| n == k)),
+        ),
         Some(m) => {
             let mut out = labels.clone();
             for n in &m.labels {
@@ -203,7 +210,9 @@ fn vector_vector(
     rhs: Vec<SeriesVals>,
     steps: &Steps,
 ) -> Result<Vec<SeriesVals>> {
-    let card = matching.map(|m| m.card.clone()).unwrap_or(Cardinality::OneToOne);
+    let card = matching
+        .map(|m| m.card.clone())
+        .unwrap_or(Cardinality::OneToOne);
     // the "many" side is iterated, the "one" side is looked up by signature
     let (many, one, swapped, include) = match &card {
         Cardinality::OneToMany(inc) => (rhs, lhs, true, inc.clone()),
@@ -212,7 +221,10 @@ fn vector_vector(
     };
     let mut by_sig: HashMap<LabelSet, Vec<usize>> = HashMap::new();
     for (i, s) in one.iter().enumerate() {
-        by_sig.entry(signature(&s.labels, matching)).or_default().push(i);
+        by_sig
+            .entry(signature(&s.labels, matching))
+            .or_default()
+            .push(i);
     }
     let mut out: Vec<SeriesVals> = Vec::new();
     for m in &many {
@@ -279,9 +291,8 @@ fn result_labels(
 
 /// `label_replace(v, dst, replacement, src, regex)`.
 pub(crate) fn label_replace(lr: &LabelReplace, input: Vec<SeriesVals>) -> Result<Vec<SeriesVals>> {
-    let re = Regex::new(&format!("^(?:{})$", lr.regex)).map_err(|e| {
-        QueryError::BadRequest(format!("invalid regex in label_replace: {e}"))
-    })?;
+    let re = Regex::new(&format!("^(?:{})$", lr.regex))
+        .map_err(|e| QueryError::BadRequest(format!("invalid regex in label_replace: {e}")))?;
     let mut out: Vec<SeriesVals> = input
         .into_iter()
         .map(|mut s| {

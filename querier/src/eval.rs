@@ -61,16 +61,14 @@ impl Evaluator {
                     crate::QueryError::Internal("missing input of a range aggregation".into())
                 })?;
                 let allow = allow_errors
-                    || r
-                        .grouping
+                    || r.grouping
                         .as_ref()
                         .is_some_and(|g| !g.without && g.labels.iter().any(|l| l == ERROR_LABEL));
                 Value::Vector(eval_range(r, &input, &steps, allow)?)
             }
             MetricExpr::Vector(v) => {
                 let allow = allow_errors
-                    || v
-                        .grouping
+                    || v.grouping
                         .as_ref()
                         .is_some_and(|g| !g.without && g.labels.iter().any(|l| l == ERROR_LABEL));
                 let inner = match self.eval_inner(&v.expr, allow)? {

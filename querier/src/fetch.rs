@@ -21,6 +21,9 @@ use crate::pipeline::Pipeline;
 use crate::source::LogSource;
 use crate::{QueryError, Result};
 
+/// A run of one stream's rows in one batch: (batch, first row, end row).
+type Run = (u32, usize, usize);
+
 /// The columns of one fetched batch.
 pub(crate) struct BatchCols {
     ts: Int64Array,
@@ -43,6 +46,10 @@ pub(crate) struct Fetched {
     batches: Vec<BatchCols>,
     /// Streams sorted by labels.
     pub streams: Vec<StreamRows>,
+    /// Lines read from the sources, before any filter.
+    pub lines_read: u64,
+    /// Bytes of those lines.
+    pub bytes_read: u64,
 }
 
 impl Fetched {
@@ -118,6 +125,16 @@ pub(crate) fn assemble(
     raw: Vec<RecordBatch>,
     filter: Option<&Pipeline>,
 ) -> Result<Fetched> {
+    let mut lines_read = 0u64;
+    let mut bytes_read = 0u64;
+    for b in &raw {
+        let lines = column_str(b, 2)?;
+        let offsets = lines.value_offsets();
+        lines_read += lines.len() as u64;
+        if let (Some(first), Some(last)) = (offsets.first(), offsets.last()) {
+            bytes_read += (last - first).max(0) as u64;
+        }
+    }
     let batches: Vec<FpBatch> = raw
         .into_par_iter()
         .map(|b| {
@@ -136,7 +153,7 @@ pub(crate) fn assemble(
         .collect::<Result<_>>()?;
 
     // runs of equal fingerprint per batch: fp -> [(batch, start, end)]
-    let mut runs: BTreeMap<u64, Vec<(u32, usize, usize)>> = BTreeMap::new();
+    let mut runs: BTreeMap<u64, Vec<Run>> = BTreeMap::new();
     for (bi, b) in batches.iter().enumerate() {
         let fps = &b.fps;
         let n = fps.len();
@@ -152,7 +169,7 @@ pub(crate) fn assemble(
         }
     }
     let batch_cols: Vec<BatchCols> = batches.into_iter().map(|b| b.cols).collect();
-    let runs: Vec<(u64, Vec<(u32, usize, usize)>)> = runs.into_iter().collect();
+    let runs: Vec<(u64, Vec<Run>)> = runs.into_iter().collect();
     let mut streams: Vec<StreamRows> = runs
         .into_par_iter()
         .filter_map(|(fp, runs)| {
@@ -164,6 +181,8 @@ pub(crate) fn assemble(
     Ok(Fetched {
         batches: batch_cols,
         streams,
+        lines_read,
+        bytes_read,
     })
 }
 
@@ -210,7 +229,7 @@ fn batch_cols(b: &RecordBatch) -> Result<FpBatch> {
 
 /// Merges one stream's runs (each sorted by ts) by timestamp, keeping source order for
 /// ties, and drops entries whose (ts, line) already occurred.
-fn merge_stream(labels: LabelSet, batches: &[BatchCols], runs: Vec<(u32, usize, usize)>) -> StreamRows {
+fn merge_stream(labels: LabelSet, batches: &[BatchCols], runs: Vec<Run>) -> StreamRows {
     let total: usize = runs.iter().map(|r| r.2 - r.1).sum();
     let mut ts = Vec::with_capacity(total);
     let mut rows: Vec<(u32, u32)> = Vec::with_capacity(total);

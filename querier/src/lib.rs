@@ -50,6 +50,16 @@ use crate::source::{LogSource, SourceKind};
 /// How far back an instant query of a log selector looks (Loki: 30s).
 pub const INSTANT_LOG_LOOKBACK_NS: i64 = 30_000_000_000;
 
+/// The entries a log query asks for: `[start, end)`, cut to `limit` in `direction`.
+#[derive(Clone, Copy, Debug)]
+struct LogWindow {
+    start: i64,
+    end: i64,
+    limit: u32,
+    direction: Direction,
+    interval: Option<i64>,
+}
+
 /// Answers Loki's query API for one process: reads ingester memory and storage.
 pub struct Querier {
     sources: Vec<Arc<dyn LogSource>>,
@@ -75,15 +85,28 @@ impl Querier {
 
     /// `/loki/api/v1/query_range`.
     pub async fn query_range(&self, tenant: &str, q: &RangeQuery) -> Result<QueryResponse> {
+        let t0 = std::time::Instant::now();
+        let mut r = self.range_inner(tenant, q).await?;
+        r.stats.exec_time_secs = t0.elapsed().as_secs_f64();
+        Ok(r)
+    }
+
+    async fn range_inner(&self, tenant: &str, q: &RangeQuery) -> Result<QueryResponse> {
         let expr = logql::parse_expr(&q.query)?;
         match expr {
             Expr::Log(log) => {
-                self.log_query(tenant, &log, q.start, q.end, q.limit, q.direction, q.interval)
-                    .await
+                let window = LogWindow {
+                    start: q.start,
+                    end: q.end,
+                    limit: q.limit,
+                    direction: q.direction,
+                    interval: q.interval,
+                };
+                self.log_query(tenant, &log, window).await
             }
             Expr::Metric(m) => {
                 let steps = Steps::new(q.start, q.end, q.step);
-                let (value, order) = self.metric_query(tenant, m, steps).await?;
+                let (value, order, stats) = self.metric_query(tenant, m, steps).await?;
                 let data = match value {
                     Value::Scalar(x) => QueryData::Matrix(vec![Series {
                         labels: LabelSet::new(),
@@ -109,30 +132,35 @@ impl Querier {
                         QueryData::Matrix(out)
                     }
                 };
-                Ok(response(data))
+                Ok(QueryResponse { data, stats })
             }
         }
     }
 
     /// `/loki/api/v1/query`.
     pub async fn query_instant(&self, tenant: &str, q: &InstantQuery) -> Result<QueryResponse> {
+        let t0 = std::time::Instant::now();
+        let mut r = self.instant_inner(tenant, q).await?;
+        r.stats.exec_time_secs = t0.elapsed().as_secs_f64();
+        Ok(r)
+    }
+
+    async fn instant_inner(&self, tenant: &str, q: &InstantQuery) -> Result<QueryResponse> {
         let expr = logql::parse_expr(&q.query)?;
         match expr {
             Expr::Log(log) => {
-                self.log_query(
-                    tenant,
-                    &log,
-                    q.time - INSTANT_LOG_LOOKBACK_NS,
-                    q.time,
-                    q.limit,
-                    q.direction,
-                    None,
-                )
-                .await
+                let window = LogWindow {
+                    start: q.time - INSTANT_LOG_LOOKBACK_NS,
+                    end: q.time,
+                    limit: q.limit,
+                    direction: q.direction,
+                    interval: None,
+                };
+                self.log_query(tenant, &log, window).await
             }
             Expr::Metric(m) => {
                 let steps = Steps::new(q.time, q.time, 1);
-                let (value, order) = self.metric_query(tenant, m, steps).await?;
+                let (value, order, stats) = self.metric_query(tenant, m, steps).await?;
                 let data = match value {
                     Value::Scalar(x) => QueryData::Scalar(q.time, x),
                     Value::Vector(series) => {
@@ -156,7 +184,7 @@ impl Querier {
                         QueryData::Vector(out)
                     }
                 };
-                Ok(response(data))
+                Ok(QueryResponse { data, stats })
             }
         }
     }
@@ -248,20 +276,28 @@ impl Querier {
         &self,
         tenant: &str,
         log: &LogExpr,
-        start: i64,
-        end: i64,
-        limit: u32,
-        direction: Direction,
-        interval: Option<i64>,
+        window: LogWindow,
     ) -> Result<QueryResponse> {
+        let LogWindow {
+            start,
+            end,
+            limit,
+            direction,
+            interval,
+        } = window;
         let max = self.limits.max_entries_limit_per_query;
         if max > 0 && limit > max {
             return Err(QueryError::BadRequest(format!(
-                "max entries limit per query exceeded, limit > max_entries_limit_per_query ({limit} > {max})"
+                "max entries limit per query exceeded, limit > max_entries_limit ({limit} > {max})"
             )));
         }
         let pipeline = compile(log, None)?;
         let (fetched, pipeline) = self.fetch(tenant, log, start, end, pipeline).await?;
+        let stats = QueryStats {
+            bytes_processed: fetched.bytes_read,
+            lines_processed: fetched.lines_read,
+            exec_time_secs: 0.0,
+        };
         let streams = cpu(move || {
             Ok(logs::eval_logs(
                 &fetched,
@@ -272,7 +308,10 @@ impl Querier {
             ))
         })
         .await?;
-        Ok(response(QueryData::Streams(streams)))
+        Ok(QueryResponse {
+            data: QueryData::Streams(streams),
+            stats,
+        })
     }
 
     /// Fetches a selector's streams in `[start, end)` and runs the hoisted line filters.
@@ -300,8 +339,9 @@ impl Querier {
         tenant: &str,
         expr: MetricExpr,
         steps: Steps,
-    ) -> Result<(Value, Option<bool>)> {
+    ) -> Result<(Value, Option<bool>, QueryStats)> {
         let mut inputs = Vec::new();
+        let mut stats = QueryStats::default();
         for r in range_aggregations(&expr) {
             let pipeline = compile(&r.range.log, r.range.unwrap.as_ref())?;
             let start = steps.start - r.range.range - r.range.offset;
@@ -309,11 +349,13 @@ impl Querier {
             let (fetched, pipeline) = self
                 .fetch(tenant, &r.range.log, start, end, pipeline)
                 .await?;
+            stats.lines_processed += fetched.lines_read;
+            stats.bytes_processed += fetched.bytes_read;
             inputs.push(RangeInput { fetched, pipeline });
         }
         let order = value_order(&expr);
         let value = cpu(move || Evaluator::new(inputs, steps).eval(&expr)).await?;
-        Ok((value, order))
+        Ok((value, order, stats))
     }
 
     /// Loki's `max_query_series` check on a metric result.
@@ -334,13 +376,6 @@ fn compile(log: &LogExpr, unwrap: Option<&logql::ast::Unwrap>) -> Result<Option<
         return Ok(None);
     }
     Ok(Some(Pipeline::new(&log.pipeline, unwrap)?))
-}
-
-fn response(data: QueryData) -> QueryResponse {
-    QueryResponse {
-        data,
-        stats: QueryStats::default(),
-    }
 }
 
 /// Runs CPU-heavy work on the rayon pool and waits for it without blocking the runtime.

@@ -36,7 +36,11 @@ pub(crate) fn eval_logs(
     }
     let interval = interval.filter(|i| *i > 0);
     // with an interval, entries a stream contributes may be skipped later: no pre-cut
-    let per_stream = if interval.is_some() { usize::MAX } else { limit };
+    let per_stream = if interval.is_some() {
+        usize::MAX
+    } else {
+        limit
+    };
     let pipeline = pipeline.filter(|p| !p.is_filter_only());
     let mut cands: Vec<Candidate> = fetched
         .streams

@@ -230,12 +230,14 @@ fn windows(agg: &RangeAggregation, s: &SampleSeries, steps: &Steps) -> Vec<Optio
             RangeOp::BytesRate => sum() / range_secs,
             RangeOp::RateCounter => rate_counter(&s.ts[lo..hi], w, range),
             RangeOp::Avg => avg(w),
-            RangeOp::Min => w.iter().copied().fold(w[0], |m, v| {
-                if v < m || m.is_nan() { v } else { m }
-            }),
-            RangeOp::Max => w.iter().copied().fold(w[0], |m, v| {
-                if v > m || m.is_nan() { v } else { m }
-            }),
+            RangeOp::Min => w
+                .iter()
+                .copied()
+                .fold(w[0], |m, v| if v < m || m.is_nan() { v } else { m }),
+            RangeOp::Max => w
+                .iter()
+                .copied()
+                .fold(w[0], |m, v| if v > m || m.is_nan() { v } else { m }),
             RangeOp::Stdvar => stdvar(w),
             RangeOp::Stddev => stdvar(w).sqrt(),
             RangeOp::Quantile => quantile(agg.param.unwrap_or(0.0), w),

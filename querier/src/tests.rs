@@ -12,7 +12,7 @@ use storage::Entry;
 
 use crate::matrix::{Steps, Value};
 use crate::source::{LogSource, MemorySource, SourceKind};
-use crate::{Direction, QueryData, QueryLimits, Querier};
+use crate::{Direction, Querier, QueryData, QueryLimits};
 
 const S: i64 = 1_000_000_000;
 
@@ -47,11 +47,24 @@ fn querier() -> Querier {
     ing.push(
         "t",
         &a,
-        &[entry(20 * S, "a2"), entry(30 * S, "a3"), entry(30 * S, "a3b"), entry(30 * S, "a3")],
+        &[
+            entry(20 * S, "a2"),
+            entry(30 * S, "a3"),
+            entry(30 * S, "a3b"),
+            entry(30 * S, "a3"),
+        ],
     )
     .unwrap();
-    ing.push("t", &b, &[entry(15 * S, "b1"), entry(30 * S, "b2"), entry(60 * S, "b3")])
-        .unwrap();
+    ing.push(
+        "t",
+        &b,
+        &[
+            entry(15 * S, "b1"),
+            entry(30 * S, "b2"),
+            entry(60 * S, "b3"),
+        ],
+    )
+    .unwrap();
     let sources: Vec<Arc<dyn LogSource>> = vec![Arc::new(store), Arc::new(ing)];
     Querier::with_sources(sources, QueryLimits::default())
 }
@@ -63,9 +76,26 @@ fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-fn log_entries(q: &Querier, log: &LogExpr, start: i64, end: i64, limit: u32, dir: Direction) -> Vec<(String, Vec<(i64, String)>)> {
+fn log_entries(
+    q: &Querier,
+    log: &LogExpr,
+    start: i64,
+    end: i64,
+    limit: u32,
+    dir: Direction,
+) -> Vec<(String, Vec<(i64, String)>)> {
     let r = rt()
-        .block_on(q.log_query("t", log, start, end, limit, dir, None))
+        .block_on(q.log_query(
+            "t",
+            log,
+            crate::LogWindow {
+                start,
+                end,
+                limit,
+                direction: dir,
+                interval: None,
+            },
+        ))
         .unwrap();
     let QueryData::Streams(streams) = r.data else {
         panic!("not streams")
@@ -79,7 +109,14 @@ fn log_entries(q: &Querier, log: &LogExpr, start: i64, end: i64, limit: u32, dir
 #[test]
 fn merges_sources_and_drops_exact_duplicates() {
     let q = querier();
-    let got = log_entries(&q, &sel("job", MatchOp::Eq, "a"), 0, 100 * S, 100, Direction::Forward);
+    let got = log_entries(
+        &q,
+        &sel("job", MatchOp::Eq, "a"),
+        0,
+        100 * S,
+        100,
+        Direction::Forward,
+    );
     assert_eq!(
         got,
         vec![(
@@ -97,13 +134,23 @@ fn merges_sources_and_drops_exact_duplicates() {
 #[test]
 fn limit_keeps_newest_backward_with_ties_reversed() {
     let q = querier();
-    let got = log_entries(&q, &sel("job", MatchOp::Re, ".+"), 0, 60 * S, 3, Direction::Backward);
+    let got = log_entries(
+        &q,
+        &sel("job", MatchOp::Re, ".+"),
+        0,
+        60 * S,
+        3,
+        Direction::Backward,
+    );
     // newest three of [0, 60s): a3b, a3 (reverse push order) and b2 at 30s; stream a
     // wins the tie because its labels sort first
     assert_eq!(
         got,
         vec![
-            ("a".to_string(), vec![(30 * S, "a3b".to_string()), (30 * S, "a3".to_string())]),
+            (
+                "a".to_string(),
+                vec![(30 * S, "a3b".to_string()), (30 * S, "a3".to_string())]
+            ),
             ("b".to_string(), vec![(30 * S, "b2".to_string())]),
         ]
     );
@@ -112,8 +159,18 @@ fn limit_keeps_newest_backward_with_ties_reversed() {
 #[test]
 fn log_range_is_start_inclusive_end_exclusive() {
     let q = querier();
-    let got = log_entries(&q, &sel("job", MatchOp::Eq, "b"), 15 * S, 60 * S, 100, Direction::Forward);
-    assert_eq!(got[0].1, vec![(15 * S, "b1".to_string()), (30 * S, "b2".to_string())]);
+    let got = log_entries(
+        &q,
+        &sel("job", MatchOp::Eq, "b"),
+        15 * S,
+        60 * S,
+        100,
+        Direction::Forward,
+    );
+    assert_eq!(
+        got[0].1,
+        vec![(15 * S, "b1".to_string()), (30 * S, "b2".to_string())]
+    );
 }
 
 fn count(log: LogExpr, range: i64) -> MetricExpr {
@@ -139,7 +196,11 @@ fn count_over_time_windows_exclude_the_last_step_entry() {
     let q = querier();
     // steps 30s and 60s, range 30s: windows (0,30] and (30,60]; the entry at 60s is the
     // last step's end and is not fetched (Loki fetches [start-range, end))
-    let v = eval(&q, count(sel("job", MatchOp::Eq, "b"), 30 * S), Steps::new(30 * S, 60 * S, 30 * S));
+    let v = eval(
+        &q,
+        count(sel("job", MatchOp::Eq, "b"), 30 * S),
+        Steps::new(30 * S, 60 * S, 30 * S),
+    );
     let Value::Vector(s) = v else { panic!() };
     assert_eq!(s.len(), 1);
     assert_eq!(s[0].vals, vec![Some(2.0), None]);

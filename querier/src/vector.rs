@@ -17,9 +17,13 @@ pub(crate) fn eval_vector(
 ) -> Vec<SeriesVals> {
     match op {
         VectorOp::Sort | VectorOp::SortDesc => input,
-        VectorOp::Topk | VectorOp::Bottomk | VectorOp::ApproxTopk => {
-            select_k(op != VectorOp::Bottomk, grouping, param.unwrap_or(0), input, steps)
-        }
+        VectorOp::Topk | VectorOp::Bottomk | VectorOp::ApproxTopk => select_k(
+            op != VectorOp::Bottomk,
+            grouping,
+            param.unwrap_or(0),
+            input,
+            steps,
+        ),
         _ => aggregate(op, grouping, &input, steps),
     }
 }
@@ -52,12 +56,8 @@ fn aggregate(
             *slot = Some(match op {
                 VectorOp::Sum => it.sum(),
                 VectorOp::Count => it.count() as f64,
-                VectorOp::Min => it.fold(f64::NAN, |m, v| {
-                    if m.is_nan() || v < m { v } else { m }
-                }),
-                VectorOp::Max => it.fold(f64::NAN, |m, v| {
-                    if m.is_nan() || v > m { v } else { m }
-                }),
+                VectorOp::Min => it.fold(f64::NAN, |m, v| if m.is_nan() || v < m { v } else { m }),
+                VectorOp::Max => it.fold(f64::NAN, |m, v| if m.is_nan() || v > m { v } else { m }),
                 VectorOp::Avg => {
                     let (mut mean, mut count) = (0.0f64, 0.0f64);
                     for v in it {
@@ -69,7 +69,11 @@ fn aggregate(
                 VectorOp::Stdvar | VectorOp::Stddev => {
                     let w: Vec<f64> = it.collect();
                     let var = crate::range::stdvar(&w);
-                    if op == VectorOp::Stddev { var.sqrt() } else { var }
+                    if op == VectorOp::Stddev {
+                        var.sqrt()
+                    } else {
+                        var
+                    }
                 }
                 _ => continue,
             });
@@ -97,6 +101,8 @@ fn select_k(
     let k = k as usize;
     let mut keep = vec![vec![false; steps.n]; input.len()];
     for (_, members) in groups(grouping, &input) {
+        // `i` indexes the step of several series at once
+        #[allow(clippy::needless_range_loop)]
         for i in 0..steps.n {
             let mut present: Vec<(usize, f64)> = members
                 .iter()

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use logql::LabelSet;
 use querier::source::{LogSource, MemorySource};
-use querier::{Direction, InstantQuery, QueryData, QueryLimits, Querier, RangeQuery};
+use querier::{Direction, InstantQuery, Querier, QueryData, QueryLimits, RangeQuery};
 use serde_json::{Value, json};
 use storage::Entry;
 
@@ -39,7 +39,11 @@ fn labels_json(l: &LabelSet) -> Value {
 }
 
 fn num(v: f64) -> Value {
-    if v.is_finite() { json!(v) } else { json!(v.to_string()) }
+    if v.is_finite() {
+        json!(v)
+    } else {
+        json!(v.to_string())
+    }
 }
 
 fn answer(r: querier::Result<querier::QueryResponse>) -> Value {

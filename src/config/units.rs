@@ -98,7 +98,7 @@ pub fn format_duration(d: StdDuration) -> String {
         ("w", 7 * 86_400_000_000_000u128),
         ("d", 86_400_000_000_000u128),
     ] {
-        if ns % size == 0 {
+        if ns.is_multiple_of(size) {
             return format!("{}{unit}", ns / size);
         }
     }
@@ -157,7 +157,7 @@ pub fn format_bytesize(bytes: u64) -> String {
         ("MB", 1 << 20),
         ("KB", 1 << 10),
     ] {
-        if bytes % size == 0 {
+        if bytes.is_multiple_of(size) {
             return format!("{}{unit}", bytes / size);
         }
     }

@@ -10,7 +10,7 @@ use querier::QueryError;
 use super::backend::Backend;
 use super::params::{self, Params};
 use super::query::{TIMEOUT_MESSAGE, query_error};
-use super::{AppState, error_response, json_response, response, tenant};
+use super::{ApiError, AppState, error_response, json_response, response, tenant};
 
 /// Tenant, parameters and time bounds shared by the metadata endpoints.
 struct Meta {
@@ -25,13 +25,21 @@ fn meta<B: Backend>(
     headers: &HeaderMap,
     query: Option<&str>,
     body: &[u8],
-) -> Result<Meta, Response> {
-    let tenant = tenant::query_tenant(headers, state.auth_enabled, state.multi_tenant)
-        .map_err(IntoResponse::into_response)?;
-    let params = Params::from_request(headers, query, body)
-        .map_err(|e| error_response(StatusCode::BAD_REQUEST, e))?;
-    let (start, end) = params::parse_bounds(&params, params::now_ns())
-        .map_err(|e| error_response(StatusCode::BAD_REQUEST, e))?;
+) -> Result<Meta, ApiError> {
+    let tenant =
+        tenant::query_tenant(headers, state.auth_enabled, state.multi_tenant).map_err(|e| {
+            ApiError {
+                status: if e == tenant::TenantError::Missing {
+                    StatusCode::UNAUTHORIZED
+                } else {
+                    StatusCode::BAD_REQUEST
+                },
+                message: e.to_string(),
+            }
+        })?;
+    let params = Params::from_request(headers, query, body).map_err(ApiError::bad_request)?;
+    let (start, end) =
+        params::parse_bounds(&params, params::now_ns()).map_err(ApiError::bad_request)?;
     Ok(Meta {
         tenant,
         params,
@@ -79,7 +87,7 @@ async fn names<B: Backend>(
 ) -> Response {
     let m = match meta(&state, &headers, query.as_deref(), &body) {
         Ok(m) => m,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let selector = non_empty(m.params.get("query"));
     let fut = state
@@ -98,7 +106,7 @@ async fn values<B: Backend>(
 ) -> Response {
     let m = match meta(&state, &headers, query.as_deref(), &body) {
         Ok(m) => m,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let selector = non_empty(m.params.get("query"));
     let fut = state
@@ -162,7 +170,7 @@ pub async fn series<B: Backend>(
 ) -> Response {
     let m = match meta(&state, &headers, query.as_deref(), &body) {
         Ok(m) => m,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let selectors = params::series_selectors(&m.params);
     let fut = state.backend.series(&m.tenant, &selectors, m.start, m.end);

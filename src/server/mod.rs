@@ -118,6 +118,31 @@ pub fn error_response(status: StatusCode, message: impl std::fmt::Display) -> Re
     resp
 }
 
+/// An error answer not yet rendered: keeps `Result`s of helpers small.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Plain-text body (without the trailing newline).
+    pub message: String,
+}
+
+impl ApiError {
+    /// A 400 with `message`.
+    pub fn bad_request(message: impl std::fmt::Display) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            message: message.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        error_response(self.status, self.message)
+    }
+}
+
 /// A 200 answer with a JSON body.
 pub fn json_response(body: Vec<u8>) -> Response {
     let mut resp = (StatusCode::OK, body).into_response();

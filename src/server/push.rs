@@ -479,12 +479,12 @@ async fn handle_push<B: Backend>(
         Ok(d) => d,
         Err(e) => return error_response(e.status(), e),
     };
-    if !decoded.request.streams.is_empty() || decoded.invalid_labels.is_none() {
-        if let Err(e) = state.backend.push(&tenant, decoded.request).await {
-            let status =
-                StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            return error_response(status, e);
-        }
+    if (!decoded.request.streams.is_empty() || decoded.invalid_labels.is_none())
+        && let Err(e) = state.backend.push(&tenant, decoded.request).await
+    {
+        let status =
+            StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return error_response(status, e);
     }
     match decoded.invalid_labels {
         Some(msg) => error_response(StatusCode::BAD_REQUEST, msg),

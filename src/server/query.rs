@@ -9,7 +9,7 @@ use querier::{QueryData, QueryError, QueryResponse};
 
 use super::backend::Backend;
 use super::params::{self, Params};
-use super::{AppState, error_response, json_response, response, tenant};
+use super::{ApiError, AppState, error_response, json_response, response, tenant};
 
 /// Loki's answer when a query runs past `query_timeout`.
 pub const TIMEOUT_MESSAGE: &str = "request timed out, decrease the duration of the request or add more label matchers (prefer exact match over regex match) to reduce the amount of data processed";
@@ -56,9 +56,8 @@ fn params_or_400(
     headers: &HeaderMap,
     query: Option<&str>,
     body: &[u8],
-) -> Result<Params, Response> {
-    Params::from_request(headers, query, body)
-        .map_err(|e| error_response(StatusCode::BAD_REQUEST, e))
+) -> Result<Params, ApiError> {
+    Params::from_request(headers, query, body).map_err(ApiError::bad_request)
 }
 
 async fn run_query<B, F>(state: &AppState<B>, fut: F, legacy: bool) -> Response
@@ -86,7 +85,7 @@ pub async fn query_range<B: Backend>(
     };
     let params = match params_or_400(&headers, query.as_deref(), &body) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let q = match params::parse_range_query(&params, params::now_ns()) {
         Ok(q) => q,
@@ -108,7 +107,7 @@ pub async fn query_instant<B: Backend>(
     };
     let params = match params_or_400(&headers, query.as_deref(), &body) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let q = match params::parse_instant_query(&params, params::now_ns()) {
         Ok(q) => q,
@@ -131,7 +130,7 @@ pub async fn legacy_query<B: Backend>(
     };
     let params = match params_or_400(&headers, query.as_deref(), &body) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let mut q = match params::parse_range_query(&params, params::now_ns()) {
         Ok(q) => q,
@@ -155,7 +154,7 @@ pub async fn format_query<B: Backend>(
 ) -> Response {
     let params = match params_or_400(&headers, query.as_deref(), &body) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let text = params.get("query");
     match logql::parse_expr(text) {

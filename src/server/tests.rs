@@ -13,6 +13,9 @@ use tower::ServiceExt;
 
 use super::*;
 
+/// (tenant, selectors, start, end) of a `/series` call.
+type SeriesCall = (String, Vec<String>, i64, i64);
+
 /// Records calls; answers canned data.
 #[derive(Default)]
 struct Fake {
@@ -20,7 +23,7 @@ struct Fake {
     ranges: Mutex<Vec<(String, RangeQuery)>>,
     instants: Mutex<Vec<(String, InstantQuery)>>,
     label_calls: Mutex<Vec<String>>,
-    series_calls: Mutex<Vec<(String, Vec<String>, i64, i64)>>,
+    series_calls: Mutex<Vec<SeriesCall>>,
     flushes: Mutex<usize>,
     fail_push: Option<u16>,
     panic_on_query: bool,

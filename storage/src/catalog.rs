@@ -43,6 +43,8 @@ struct TenantState {
     skipped: HashSet<String>,
     /// Streams by fingerprint.
     streams: HashMap<u64, StreamState>,
+    /// Label name -> value -> fingerprints of the streams carrying that pair.
+    postings: HashMap<String, HashMap<String, Vec<u64>>>,
 }
 
 /// One segment as the reader needs it.
@@ -113,6 +115,7 @@ impl TenantIndex {
         if !state.segments.insert(record.segment.clone()) {
             return;
         }
+        let state = &mut *state;
         for s in &record.streams {
             let chunk = Chunk {
                 segment: segment.clone(),
@@ -123,9 +126,20 @@ impl TenantIndex {
             state
                 .streams
                 .entry(s.fingerprint)
-                .or_insert_with(|| StreamState {
-                    labels: LabelSet::from_pairs(s.labels.iter().cloned()),
-                    chunks: Vec::new(),
+                .or_insert_with(|| {
+                    for (name, value) in &s.labels {
+                        state
+                            .postings
+                            .entry(name.clone())
+                            .or_default()
+                            .entry(value.clone())
+                            .or_default()
+                            .push(s.fingerprint);
+                    }
+                    StreamState {
+                        labels: LabelSet::from_pairs(s.labels.iter().cloned()),
+                        chunks: Vec::new(),
+                    }
                 })
                 .chunks
                 .push(chunk);
@@ -138,9 +152,23 @@ impl TenantIndex {
             return Vec::new();
         }
         let state = self.state.read();
-        let mut out: Vec<StreamInfo> = state
-            .streams
+        // the smallest posting list of a non-empty equality matcher narrows the scan
+        let narrowest = matchers
             .iter()
+            .filter(|m| m.op == logql::MatchOp::Eq && !m.value.is_empty())
+            .map(|m| {
+                state
+                    .postings
+                    .get(&m.name)
+                    .and_then(|values| values.get(&m.value))
+                    .map_or(&[][..], |fps| fps.as_slice())
+            })
+            .min_by_key(|fps| fps.len());
+        let candidates: Box<dyn Iterator<Item = (&u64, &StreamState)>> = match narrowest {
+            Some(fps) => Box::new(fps.iter().filter_map(|fp| state.streams.get_key_value(fp))),
+            None => Box::new(state.streams.iter()),
+        };
+        let mut out: Vec<StreamInfo> = candidates
             .filter(|(_, s)| s.has_data_in(start, end))
             .filter(|(_, s)| logql::matcher::matches_all(matchers, &s.labels))
             .map(|(fp, s)| StreamInfo {

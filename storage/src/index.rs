@@ -204,7 +204,10 @@ mod tests {
     #[test]
     fn rejects_broken_records() {
         let err = IndexRecord::decode("p", b"not zstd").unwrap_err();
-        assert!(err.to_string().starts_with("corrupt object p: zstd"), "{err}");
+        assert!(
+            err.to_string().starts_with("corrupt object p: zstd"),
+            "{err}"
+        );
 
         let mut r = record();
         r.streams[1].row_start = 1;
@@ -215,7 +218,8 @@ mod tests {
         );
 
         let mut r = record();
-        r.streams.swap(0, 1);
+        r.streams[0].fingerprint = u64::MAX;
+        r.streams[1].fingerprint = 1;
         assert_eq!(
             r.validate().unwrap_err(),
             "streams not sorted by fingerprint"

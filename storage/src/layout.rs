@@ -19,7 +19,8 @@
 //! # Segment object (Parquet)
 //!
 //! Columns as in [`crate::log_schema`]: `fingerprint` (UInt64, dictionary + RLE, zstd),
-//! `ts` (Int64, DELTA_BINARY_PACKED, zstd), `line` (Utf8, plain, zstd), `metadata`
+//! `ts` (Int64, DELTA_BINARY_PACKED, zstd), `line` (Utf8, plain, zstd level 9, 256 KiB
+//! pages), `metadata`
 //! (nullable Utf8: a JSON array of `[name, value]` pairs, dictionary, zstd). Rows are
 //! sorted by (fingerprint, ts, push order) and the sort order is recorded in the file's
 //! `sorting_columns`. Row groups hold at most [`crate::segment::ROW_GROUP_ROWS`] rows;
@@ -100,25 +101,25 @@ fn encoded(part: &str) -> PathPart<'_> {
 
 /// `index/<tenant>/`: every index record of a tenant.
 pub fn tenant_index_prefix(tenant_part: &str) -> Path {
-    Path::from(INDEX_DIR).child(encoded(tenant_part))
+    Path::from(INDEX_DIR).join(encoded(tenant_part))
 }
 
 /// `index/<tenant>/<period>/`: the index records of one period.
 pub fn period_index_prefix(tenant_part: &str, period: i64) -> Path {
-    tenant_index_prefix(tenant_part).child(period.to_string())
+    tenant_index_prefix(tenant_part).join(period.to_string())
 }
 
 /// `index/<tenant>/<period>/<segment-id>.json.zst`.
 pub fn index_path(tenant_part: &str, period: i64, segment_id: &str) -> Path {
-    period_index_prefix(tenant_part, period).child(format!("{segment_id}{INDEX_SUFFIX}"))
+    period_index_prefix(tenant_part, period).join(format!("{segment_id}{INDEX_SUFFIX}"))
 }
 
 /// `segments/<tenant>/<period of min_ts>/<segment-id>.parquet`.
 pub fn segment_path(tenant_part: &str, min_ts: i64, segment_id: &str) -> Path {
     Path::from(SEGMENTS_DIR)
-        .child(encoded(tenant_part))
-        .child(period_of(min_ts).to_string())
-        .child(format!("{segment_id}{SEGMENT_SUFFIX}"))
+        .join(encoded(tenant_part))
+        .join(period_of(min_ts).to_string())
+        .join(format!("{segment_id}{SEGMENT_SUFFIX}"))
 }
 
 /// A listed index record location, parsed from its object path.

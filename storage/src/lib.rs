@@ -82,6 +82,11 @@ impl Storage {
         self
     }
 
+    /// Counters of segment reads since open (bytes fetched, page-level fallbacks).
+    pub fn read_stats(&self) -> reader::ReadStats {
+        self.reader.stats()
+    }
+
     /// Writes the given streams (entries sorted by timestamp) as one segment object
     /// and registers it in the tenant's index. Visible to queries when this returns.
     pub async fn write_segment(&self, tenant: &str, streams: Vec<StreamData>) -> Result<()> {
@@ -153,7 +158,10 @@ impl Storage {
         let listed = self.list(&Path::from(layout::INDEX_DIR)).await?;
         let mut by_tenant: HashMap<String, Vec<IndexLocation>> = HashMap::new();
         for loc in listed {
-            by_tenant.entry(loc.tenant_part.clone()).or_default().push(loc);
+            by_tenant
+                .entry(loc.tenant_part.clone())
+                .or_default()
+                .push(loc);
         }
         for (part, locations) in by_tenant {
             let index = self.catalog.tenant(&part);
@@ -208,7 +216,11 @@ impl Storage {
     }
 
     /// Fetches and inserts the records at `locations` that the tenant does not know yet.
-    async fn load_records(&self, index: &TenantIndex, mut locations: Vec<IndexLocation>) -> Result<()> {
+    async fn load_records(
+        &self,
+        index: &TenantIndex,
+        mut locations: Vec<IndexLocation>,
+    ) -> Result<()> {
         locations.retain(|l| !index.knows(&l.segment_id));
         // one fetch per segment, even when it is listed in several periods
         locations.sort_by(|a, b| a.segment_id.cmp(&b.segment_id));
@@ -229,9 +241,10 @@ impl Storage {
                         Err(e) => return Err(StorageError::from(e)),
                     };
                     let name = path.to_string();
-                    let record = tokio::task::spawn_blocking(move || IndexRecord::decode(&name, &data))
-                        .await
-                        .map_err(|e| StorageError::Task(e.to_string()))?;
+                    let record =
+                        tokio::task::spawn_blocking(move || IndexRecord::decode(&name, &data))
+                            .await
+                            .map_err(|e| StorageError::Task(e.to_string()))?;
                     Ok((loc, Some(record)))
                 })
                 .buffer_unordered(INDEX_FETCH_CONCURRENCY)

@@ -9,6 +9,7 @@
 
 use std::ops::Range;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array};
 use datafusion::arrow::compute::kernels::{boolean, cast, cmp};
@@ -21,10 +22,14 @@ use datafusion::parquet::arrow::arrow_reader::{
     ArrowPredicateFn, ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
     RowFilter, RowSelection, RowSelectionPolicy,
 };
-use datafusion::parquet::arrow::async_reader::ParquetObjectReader;
-use datafusion::parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader};
-use object_store::ObjectStore;
+use datafusion::parquet::arrow::async_reader::MetadataFetch;
+use datafusion::parquet::file::metadata::{
+    PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader,
+};
+use futures::FutureExt;
+use futures::future::BoxFuture;
 use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt};
 
 use crate::entry::{columns, log_schema};
 use crate::error::{Result, StorageError};
@@ -61,6 +66,17 @@ pub struct SegmentRead {
 pub struct SegmentReader {
     store: Arc<dyn ObjectStore>,
     footers: moka::sync::Cache<String, ArrowReaderMetadata>,
+    bytes_fetched: AtomicU64,
+    fallbacks: AtomicU64,
+}
+
+/// Counters of the segment reader, for tests and metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReadStats {
+    /// Segment bytes fetched for row data (footers not included).
+    pub bytes_fetched: u64,
+    /// Reads that had to fall back from page-level to whole-column-chunk fetching.
+    pub fallbacks: u64,
 }
 
 /// Which row groups, rows and bytes of a segment one read needs.
@@ -87,7 +103,20 @@ impl SegmentReader {
                 u32::try_from(v.metadata().memory_size()).unwrap_or(u32::MAX)
             })
             .build();
-        Self { store, footers }
+        Self {
+            store,
+            footers,
+            bytes_fetched: AtomicU64::new(0),
+            fallbacks: AtomicU64::new(0),
+        }
+    }
+
+    /// Counters since this reader was created.
+    pub fn stats(&self) -> ReadStats {
+        ReadStats {
+            bytes_fetched: self.bytes_fetched.load(Ordering::Relaxed),
+            fallbacks: self.fallbacks.load(Ordering::Relaxed),
+        }
     }
 
     /// Rows of `read` with `start <= ts < end` (when `read.filter_ts`), in segment order,
@@ -113,6 +142,7 @@ impl SegmentReader {
             Err(err) => {
                 // Page-level fetching relies on the reader touching only the pages of
                 // selected rows; should it ever need more, fetch whole column chunks.
+                self.fallbacks.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(path = %read.path, %err, "page-level read failed; reading whole column chunks");
                 let fetched = self.fetch(&read.path, read.size, &plan.chunks).await?;
                 spawn_decode(move || decode(meta, fetched, &plan, window)).await
@@ -126,12 +156,14 @@ impl SegmentReader {
         if let Some(meta) = self.footers.get(&key) {
             return Ok(meta);
         }
-        let mut reader = ParquetObjectReader::new(self.store.clone(), path.clone())
-            .with_file_size(size);
+        let reader = StoreFetch {
+            store: &self.store,
+            path,
+        };
         let parquet = ParquetMetaDataReader::new()
             .with_page_index_policy(PageIndexPolicy::Optional)
             .with_prefetch_hint(Some(FOOTER_PREFETCH))
-            .load_and_finish(&mut reader, size)
+            .load_and_finish(reader, size)
             .await?;
         let meta = ArrowReaderMetadata::try_new(Arc::new(parquet), ArrowReaderOptions::new())?;
         let schema = meta.schema();
@@ -155,7 +187,31 @@ impl SegmentReader {
     /// Fetches `ranges` (merged, sorted) of a segment.
     async fn fetch(&self, path: &Path, size: u64, ranges: &[Range<u64>]) -> Result<FetchedRanges> {
         let data = self.store.get_ranges(path, ranges).await?;
+        let fetched: usize = data.iter().map(|b| b.len()).sum();
+        self.bytes_fetched
+            .fetch_add(fetched as u64, Ordering::Relaxed);
         Ok(FetchedRanges::new(size, ranges, data))
+    }
+}
+
+/// Fetches footer bytes of one object for [`ParquetMetaDataReader`].
+struct StoreFetch<'a> {
+    store: &'a Arc<dyn ObjectStore>,
+    path: &'a Path,
+}
+
+impl MetadataFetch for StoreFetch<'_> {
+    fn fetch(
+        &mut self,
+        range: Range<u64>,
+    ) -> BoxFuture<'_, datafusion::parquet::errors::Result<bytes::Bytes>> {
+        async move {
+            self.store
+                .get_range(self.path, range)
+                .await
+                .map_err(|e| datafusion::parquet::errors::ParquetError::External(Box::new(e)))
+        }
+        .boxed()
     }
 }
 
@@ -227,9 +283,9 @@ fn ts_pages_in_window<'a>(
     let mut keep: Vec<Range<u64>> = Vec::new();
     for (p, loc) in locations.iter().enumerate() {
         let first = u64::try_from(loc.first_row_index).unwrap_or(0);
-        let next = locations
-            .get(p + 1)
-            .map_or(rg_rows, |n| u64::try_from(n.first_row_index).unwrap_or(rg_rows));
+        let next = locations.get(p + 1).map_or(rg_rows, |n| {
+            u64::try_from(n.first_row_index).unwrap_or(rg_rows)
+        });
         // pages without statistics are kept
         let disjoint = p < mins.len()
             && p < maxes.len()
@@ -249,7 +305,11 @@ fn ts_pages_in_window<'a>(
 
 /// Plans the read of `rows` (segment row ranges) from a segment with footer `meta`,
 /// dropping `ts` pages outside `window` when given.
-fn plan(meta: &ParquetMetaData, rows: &[Range<u64>], window: Option<(i64, i64)>) -> Result<ReadPlan> {
+fn plan(
+    meta: &ParquetMetaData,
+    rows: &[Range<u64>],
+    window: Option<(i64, i64)>,
+) -> Result<ReadPlan> {
     let arrow_schema = log_schema();
     let rg_ids: Vec<usize> = (0..meta.num_row_groups()).collect();
     let converter = match window {
@@ -315,9 +375,9 @@ fn plan(meta: &ParquetMetaData, rows: &[Range<u64>], window: Option<(i64, i64)>)
             }
             for (p, loc) in locations.iter().enumerate() {
                 let first = u64::try_from(loc.first_row_index).unwrap_or(0);
-                let next = locations
-                    .get(p + 1)
-                    .map_or(rg_rows, |n| u64::try_from(n.first_row_index).unwrap_or(rg_rows));
+                let next = locations.get(p + 1).map_or(rg_rows, |n| {
+                    u64::try_from(n.first_row_index).unwrap_or(rg_rows)
+                });
                 if overlaps(&local, &(first..next)) {
                     let offset = u64::try_from(loc.offset).unwrap_or(0);
                     let len = u64::try_from(loc.compressed_page_size).unwrap_or(0);
@@ -413,7 +473,10 @@ mod tests {
             intersect(&[0..10, 20..30], &[5..25, 28..40]),
             vec![5..10, 20..25, 28..30]
         );
-        assert_eq!(intersect(&[0..10], &[10..20]), Vec::<Range<u64>>::new());
+        assert_eq!(
+            intersect(&[0..10, 30..40], &[10..20, 40..50]),
+            Vec::<Range<u64>>::new()
+        );
         assert!(overlaps(&[0..10, 20..30], &(9..12)));
         assert!(!overlaps(&[0..10, 20..30], &(10..20)));
         assert!(overlaps(&[0..10, 20..30], &(29..100)));

@@ -102,10 +102,16 @@ mod tests {
         let r = FetchedRanges::new(
             100,
             &[50..60, 10..20],
-            vec![Bytes::from_static(b"abcdefghij"), Bytes::from_static(b"0123456789")],
+            vec![
+                Bytes::from_static(b"abcdefghij"),
+                Bytes::from_static(b"0123456789"),
+            ],
         );
         assert_eq!(r.get_bytes(12, 3).unwrap(), Bytes::from_static(b"234"));
-        assert_eq!(r.get_bytes(50, 10).unwrap(), Bytes::from_static(b"abcdefghij"));
+        assert_eq!(
+            r.get_bytes(50, 10).unwrap(),
+            Bytes::from_static(b"abcdefghij")
+        );
         assert!(r.get_bytes(18, 3).is_err());
         assert!(r.get_bytes(5, 1).is_err());
         assert!(r.get_bytes(60, 1).is_err());

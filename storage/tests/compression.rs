@@ -23,11 +23,21 @@ impl Rng {
 }
 
 const PATHS: &[&str] = &[
-    "/api/v1/users", "/api/v1/orders", "/api/v1/orders/search", "/healthz", "/metrics",
-    "/static/app.js", "/static/style.css", "/login", "/logout", "/api/v2/cart/items",
+    "/api/v1/users",
+    "/api/v1/orders",
+    "/api/v1/orders/search",
+    "/healthz",
+    "/metrics",
+    "/static/app.js",
+    "/static/style.css",
+    "/login",
+    "/logout",
+    "/api/v2/cart/items",
 ];
 const METHODS: &[&str] = &["GET", "GET", "GET", "POST", "PUT", "DELETE"];
-const STATUS: &[&str] = &["200", "200", "200", "200", "201", "204", "301", "404", "500", "503"];
+const STATUS: &[&str] = &[
+    "200", "200", "200", "200", "201", "204", "301", "404", "500", "503",
+];
 const AGENTS: &[&str] = &[
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 Version/17.1 Safari/605.1.15",
@@ -37,8 +47,14 @@ const AGENTS: &[&str] = &[
 ];
 const LEVELS: &[&str] = &["info", "info", "info", "debug", "warn", "error"];
 const MSGS: &[&str] = &[
-    "request completed", "cache miss", "retrying upstream call", "connection reset by peer",
-    "user authenticated", "order created", "payment declined", "slow query detected",
+    "request completed",
+    "cache miss",
+    "retrying upstream call",
+    "connection reset by peer",
+    "user authenticated",
+    "order created",
+    "payment declined",
+    "slow query detected",
 ];
 
 /// Realistic lines: nginx access logs and logfmt application logs, ~150-250 bytes each.
@@ -102,10 +118,15 @@ async fn segments_store_less_than_a_quarter_of_raw_bytes() {
     let ratio = stored as f64 / raw as f64;
 
     let dir = tempfile::tempdir().unwrap();
-    let storage = Storage::open(&StorageConfig::Filesystem { root: dir.path().to_path_buf() })
+    let storage = Storage::open(&StorageConfig::Filesystem {
+        root: dir.path().to_path_buf(),
+    })
+    .await
+    .unwrap();
+    storage
+        .write_segment("fake", streams.clone())
         .await
         .unwrap();
-    storage.write_segment("fake", streams.clone()).await.unwrap();
     let fps: Vec<u64> = streams.iter().map(|s| s.fingerprint).collect();
     let t = Instant::now();
     let batches = storage.read("fake", &fps, 0, i64::MAX).await.unwrap();
@@ -114,16 +135,54 @@ async fn segments_store_less_than_a_quarter_of_raw_bytes() {
     // a narrow read: one stream, a tenth of its time range
     let one = &streams[3];
     let (lo, hi) = (one.entries[2000].ts, one.entries[2500].ts);
+    assert_eq!(storage.read_stats().fallbacks, 0);
+    let before = storage.read_stats().bytes_fetched;
     let t = Instant::now();
-    let narrow = storage.read("fake", &[one.fingerprint], lo, hi).await.unwrap();
+    let narrow = storage
+        .read("fake", &[one.fingerprint], lo, hi)
+        .await
+        .unwrap();
     let narrow_secs = t.elapsed().as_secs_f64();
     let narrow_rows: usize = narrow.iter().map(|b| b.num_rows()).sum();
+    let narrow_bytes = storage.read_stats().bytes_fetched - before;
+    assert_eq!(storage.read_stats().fallbacks, 0);
+    assert!(
+        narrow_bytes * 20 < encoded.data.len() as u64,
+        "narrow read fetched {narrow_bytes} of {} bytes",
+        encoded.data.len()
+    );
+    // Loki's chunk format for comparison: per stream, 256 KiB blocks of
+    // (varint ts, varint len, line) entries, snappy-compressed
+    let mut loki = 0usize;
+    for s in &streams {
+        let mut block = Vec::new();
+        let mut flush = |block: &mut Vec<u8>| {
+            loki += snap::raw::Encoder::new().compress_vec(block).unwrap().len();
+            block.clear();
+        };
+        for e in &s.entries {
+            block.extend_from_slice(&e.ts.to_le_bytes()[..6]);
+            block.extend_from_slice(&(e.line.len() as u16).to_le_bytes());
+            block.extend_from_slice(e.line.as_bytes());
+            if block.len() >= 256 * 1024 {
+                flush(&mut block);
+            }
+        }
+        if !block.is_empty() {
+            flush(&mut block);
+        }
+    }
+    println!(
+        "loki-like snappy blocks: {loki} bytes ({:.4} per raw byte); fenrir stores {:.1}% of that",
+        loki as f64 / raw as f64,
+        100.0 * stored as f64 / loki as f64
+    );
 
     let mb = raw as f64 / 1e6;
     println!(
         "segment: {rows} rows, {mb:.1} MB raw -> {stored} bytes stored (index {index_bytes}): \
          {ratio:.4} bytes stored per raw byte ({:.1}x); encode {:.1} MB/s, full decode {:.1} MB/s, \
-         narrow read of {narrow_rows} rows {:.1} ms (debug build)",
+         narrow read of {narrow_rows} rows {:.1} ms fetching {narrow_bytes} bytes (debug build)",
         1.0 / ratio,
         mb / encode_secs,
         mb / decode_secs,

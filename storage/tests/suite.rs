@@ -60,8 +60,8 @@ fn expected(streams: &[StreamData], fps: &[u64], start: i64, end: i64) -> Vec<Ro
         .filter(|s| fps.contains(&s.fingerprint))
         .flat_map(|s| {
             s.entries.iter().map(move |e| {
-                let md = (!e.metadata.is_empty())
-                    .then(|| serde_json::to_string(&e.metadata).unwrap());
+                let md =
+                    (!e.metadata.is_empty()).then(|| serde_json::to_string(&e.metadata).unwrap());
                 (s.fingerprint, e.ts, e.line.clone(), md)
             })
         })
@@ -127,7 +127,11 @@ async fn storage_test_suite(config: StorageConfig) {
         (0..1000)
             .map(|i| {
                 if i % 3 == 0 {
-                    entry_md(DAY + i * 1000, &format!("GET /api/{i} 200"), &[("trace_id", "abc"), ("user", "u\"1")])
+                    entry_md(
+                        DAY + i * 1000,
+                        &format!("GET /api/{i} 200"),
+                        &[("trace_id", "abc"), ("user", "u\"1")],
+                    )
                 } else {
                     entry(DAY + i * 1000, &format!("GET /api/{i} 200"))
                 }
@@ -154,18 +158,21 @@ async fn storage_test_suite(config: StorageConfig) {
         .unwrap();
 
     let (start, end) = (DAY, DAY + 1_000_000);
-    let got = s1
-        .read(&t1, &all_fps, start, end)
-        .await
-        .unwrap();
+    let got = s1.read(&t1, &all_fps, start, end).await.unwrap();
     assert_eq!(rows_of(&got), expected(&all, &all_fps, start, end));
     assert_eq!(rows_of(&got).len(), 1005);
 
     // --- time range edges: start inclusive, end exclusive
-    let got = s1.read(&t1, &[web.fingerprint], DAY + 5, DAY + 10).await.unwrap();
+    let got = s1
+        .read(&t1, &[web.fingerprint], DAY + 5, DAY + 10)
+        .await
+        .unwrap();
     let lines: Vec<String> = rows_of(&got).into_iter().map(|r| r.2).collect();
     assert_eq!(lines, vec!["web one", "web one dup ts"]);
-    let got = s1.read(&t1, &[web.fingerprint], DAY + 6, DAY + 11).await.unwrap();
+    let got = s1
+        .read(&t1, &[web.fingerprint], DAY + 6, DAY + 11)
+        .await
+        .unwrap();
     let lines: Vec<String> = rows_of(&got).into_iter().map(|r| r.2).collect();
     assert_eq!(lines, vec!["web two"]);
     assert!(
@@ -174,11 +181,20 @@ async fn storage_test_suite(config: StorageConfig) {
             .unwrap()
             .is_empty()
     );
-    let got = s1.read(&t1, &[api.fingerprint], DAY + 2000, DAY + 5000).await.unwrap();
-    assert_eq!(rows_of(&got), expected(&all, &[api.fingerprint], DAY + 2000, DAY + 5000));
+    let got = s1
+        .read(&t1, &[api.fingerprint], DAY + 2000, DAY + 5000)
+        .await
+        .unwrap();
+    assert_eq!(
+        rows_of(&got),
+        expected(&all, &[api.fingerprint], DAY + 2000, DAY + 5000)
+    );
     assert_eq!(rows_of(&got).len(), 3);
     // unknown fingerprints and duplicates are harmless
-    let got = s1.read(&t1, &[42, db.fingerprint, db.fingerprint], start, end).await.unwrap();
+    let got = s1
+        .read(&t1, &[42, db.fingerprint, db.fingerprint], start, end)
+        .await
+        .unwrap();
     assert_eq!(rows_of(&got), expected(&all, &[db.fingerprint], start, end));
 
     // --- series and matchers
@@ -194,15 +210,39 @@ async fn storage_test_suite(config: StorageConfig) {
     );
     let cases: Vec<(Vec<LabelMatcher>, Vec<u64>)> = vec![
         (vec![m("app", MatchOp::Eq, "api")], vec![api.fingerprint]),
-        (vec![m("app", MatchOp::Neq, "api")], vec![db.fingerprint, web.fingerprint]),
-        (vec![m("app", MatchOp::Re, "a.*|d.")], vec![api.fingerprint, db.fingerprint]),
+        (
+            vec![m("app", MatchOp::Neq, "api")],
+            vec![db.fingerprint, web.fingerprint],
+        ),
+        (
+            vec![m("app", MatchOp::Re, "a.*|d.")],
+            vec![api.fingerprint, db.fingerprint],
+        ),
         (vec![m("app", MatchOp::Re, "ap")], vec![]), // anchored
-        (vec![m("app", MatchOp::Nre, "api|web")], vec![db.fingerprint]),
+        (
+            vec![m("app", MatchOp::Nre, "api|web")],
+            vec![db.fingerprint],
+        ),
         // empty matcher: matches streams without the label
-        (vec![m("app", MatchOp::Re, ".+"), m("env", MatchOp::Eq, "")], vec![db.fingerprint]),
-        (vec![m("env", MatchOp::Neq, "")], vec![api.fingerprint, web.fingerprint]),
-        (vec![m("team", MatchOp::Re, "")], vec![api.fingerprint, db.fingerprint]),
-        (vec![m("env", MatchOp::Re, "prod|dev"), m("team", MatchOp::Nre, "x")], vec![api.fingerprint]),
+        (
+            vec![m("app", MatchOp::Re, ".+"), m("env", MatchOp::Eq, "")],
+            vec![db.fingerprint],
+        ),
+        (
+            vec![m("env", MatchOp::Neq, "")],
+            vec![api.fingerprint, web.fingerprint],
+        ),
+        (
+            vec![m("team", MatchOp::Re, "")],
+            vec![api.fingerprint, db.fingerprint],
+        ),
+        (
+            vec![
+                m("env", MatchOp::Re, "prod|dev"),
+                m("team", MatchOp::Nre, "x"),
+            ],
+            vec![api.fingerprint],
+        ),
         (vec![m("app", MatchOp::Eq, "nope")], vec![]),
     ];
     for (matchers, want) in cases {
@@ -212,26 +252,60 @@ async fn storage_test_suite(config: StorageConfig) {
         assert_eq!(got, want, "matchers {matchers:?}");
     }
     // series time overlap: db has only ts DAY+500_000
-    let got = s1.series(&t1, &everything, DAY + 500_001, DAY + 998_000).await.unwrap();
-    assert_eq!(fps(&got).into_iter().collect::<HashSet<_>>(), HashSet::from([api.fingerprint, web.fingerprint]));
-    let got = s1.series(&t1, &everything, DAY + 500_000, DAY + 500_001).await.unwrap();
-    assert_eq!(fps(&got).into_iter().collect::<HashSet<_>>(), HashSet::from([api.fingerprint, db.fingerprint, web.fingerprint]));
-    let got = s1.series(&t1, &everything, DAY + 999_001, DAY + 2_000_000).await.unwrap();
+    let got = s1
+        .series(&t1, &everything, DAY + 500_001, DAY + 998_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        fps(&got).into_iter().collect::<HashSet<_>>(),
+        HashSet::from([api.fingerprint, web.fingerprint])
+    );
+    let got = s1
+        .series(&t1, &everything, DAY + 500_000, DAY + 500_001)
+        .await
+        .unwrap();
+    assert_eq!(
+        fps(&got).into_iter().collect::<HashSet<_>>(),
+        HashSet::from([api.fingerprint, db.fingerprint, web.fingerprint])
+    );
+    let got = s1
+        .series(&t1, &everything, DAY + 999_001, DAY + 2_000_000)
+        .await
+        .unwrap();
     assert!(got.is_empty());
 
     // --- tenant isolation
-    let other = stream(&[("app", "api"), ("env", "prod")], vec![entry(DAY + 1, "tenant two")]);
+    let other = stream(
+        &[("app", "api"), ("env", "prod")],
+        vec![entry(DAY + 1, "tenant two")],
+    );
     s1.write_segment(&t2, vec![other.clone()]).await.unwrap();
     let got = s1.series(&t2, &everything, start, end).await.unwrap();
     assert_eq!(fps(&got), vec![other.fingerprint]);
-    let got = s1.read(&t2, &[other.fingerprint], start, end).await.unwrap();
+    let got = s1
+        .read(&t2, &[other.fingerprint], start, end)
+        .await
+        .unwrap();
     let lines: Vec<String> = rows_of(&got).into_iter().map(|r| r.2).collect();
     assert_eq!(lines, vec!["tenant two"]); // not the api rows of t1 with the same labels
-    let got = s1.read(&t1, &[api.fingerprint], DAY + 1, DAY + 2).await.unwrap();
+    let got = s1
+        .read(&t1, &[api.fingerprint], DAY + 1, DAY + 2)
+        .await
+        .unwrap();
     assert!(rows_of(&got).is_empty());
     let stranger = unique_tenant("nobody");
-    assert!(s1.series(&stranger, &everything, start, end).await.unwrap().is_empty());
-    assert!(s1.read(&stranger, &all_fps, start, end).await.unwrap().is_empty());
+    assert!(
+        s1.series(&stranger, &everything, start, end)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        s1.read(&stranger, &all_fps, start, end)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(s1.series("", &everything, start, end).await.is_err());
 
     // --- a second instance sees the first's writes on refresh
@@ -244,19 +318,33 @@ async fn storage_test_suite(config: StorageConfig) {
     let boundary = DAY + PERIOD_NANOS;
     let span = stream(
         &[("app", "span")],
-        vec![entry(boundary - 10, "before midnight"), entry(boundary + 10, "after midnight")],
+        vec![
+            entry(boundary - 10, "before midnight"),
+            entry(boundary + 10, "after midnight"),
+        ],
     );
     s1.write_segment(&t1, vec![span.clone()]).await.unwrap();
     // the watcher lists only the second period for this query
     let got = watcher
-        .series(&t1, &[m("app", MatchOp::Eq, "span")], boundary, boundary + 100)
+        .series(
+            &t1,
+            &[m("app", MatchOp::Eq, "span")],
+            boundary,
+            boundary + 100,
+        )
         .await
         .unwrap();
     assert_eq!(fps(&got), vec![span.fingerprint]);
-    let got = watcher.read(&t1, &[span.fingerprint], boundary, boundary + 100).await.unwrap();
+    let got = watcher
+        .read(&t1, &[span.fingerprint], boundary, boundary + 100)
+        .await
+        .unwrap();
     let lines: Vec<String> = rows_of(&got).into_iter().map(|r| r.2).collect();
     assert_eq!(lines, vec!["after midnight"]);
-    let got = watcher.read(&t1, &[span.fingerprint], boundary - 100, boundary).await.unwrap();
+    let got = watcher
+        .read(&t1, &[span.fingerprint], boundary - 100, boundary)
+        .await
+        .unwrap();
     let lines: Vec<String> = rows_of(&got).into_iter().map(|r| r.2).collect();
     assert_eq!(lines, vec!["before midnight"]);
     // a wide range (many periods) lists the whole tenant
@@ -272,12 +360,18 @@ async fn storage_test_suite(config: StorageConfig) {
         vec![entry(DAY + 2_000_000, "later api")],
     );
     s1.write_segment(&t1, vec![api2.clone()]).await.unwrap();
-    let got = s1.read(&t1, &[api.fingerprint], DAY, DAY + 3_000_000).await.unwrap();
+    let got = s1
+        .read(&t1, &[api.fingerprint], DAY, DAY + 3_000_000)
+        .await
+        .unwrap();
     assert_eq!(rows_of(&got).len(), 1001);
 
     // --- reopen: a new instance on the same store sees everything
     let reopened = Storage::open(&config).await.unwrap();
-    let got = reopened.series(&t1, &everything, 0, i64::MAX).await.unwrap();
+    let got = reopened
+        .series(&t1, &everything, 0, i64::MAX)
+        .await
+        .unwrap();
     assert_eq!(got.len(), 4);
     let mut all_after = all.clone();
     all_after.push(span.clone());
@@ -285,14 +379,20 @@ async fn storage_test_suite(config: StorageConfig) {
     let fps_after: Vec<u64> = all_after.iter().map(|s| s.fingerprint).collect();
     let got = reopened.read(&t1, &fps_after, 0, i64::MAX).await.unwrap();
     assert_eq!(rows_of(&got), expected(&all_after, &fps_after, 0, i64::MAX));
-    let got = reopened.read(&t2, &[other.fingerprint], 0, i64::MAX).await.unwrap();
+    let got = reopened
+        .read(&t2, &[other.fingerprint], 0, i64::MAX)
+        .await
+        .unwrap();
     assert_eq!(rows_of(&got).len(), 1);
 
     // --- with the default refresh interval, other writes show up within ~2s
     let late = stream(&[("app", "late")], vec![entry(DAY + 7, "late line")]);
     s1.write_segment(&t1, vec![late.clone()]).await.unwrap();
     tokio::time::sleep(storage::DEFAULT_REFRESH_INTERVAL + Duration::from_millis(200)).await;
-    let got = reopened.series(&t1, &[m("app", MatchOp::Eq, "late")], start, end).await.unwrap();
+    let got = reopened
+        .series(&t1, &[m("app", MatchOp::Eq, "late")], start, end)
+        .await
+        .unwrap();
     assert_eq!(fps(&got), vec![late.fingerprint]);
 }
 
@@ -326,4 +426,38 @@ async fn s3_backend_passes_the_suite() {
         force_path_style: true,
     };
     storage_test_suite(config).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrupt_index_records_and_orphan_segments_are_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = StorageConfig::Filesystem {
+        root: dir.path().to_path_buf(),
+    };
+    let s = Storage::open(&config).await.unwrap();
+    let good = stream(&[("app", "ok")], vec![entry(DAY + 1, "fine")]);
+    s.write_segment("fake", vec![good.clone()]).await.unwrap();
+    // a torn/corrupt index record and an orphan segment without an index record
+    let period_dir = dir.path().join("index/fake/19723");
+    let bad_id = storage::layout::new_segment_id();
+    std::fs::write(period_dir.join(format!("{bad_id}.json.zst")), b"torn").unwrap();
+    let orphan_dir = dir.path().join("segments/fake/19723");
+    std::fs::write(
+        orphan_dir.join("00000000000000000001-0000000000000001.parquet"),
+        b"x",
+    )
+    .unwrap();
+
+    let reopened = Storage::open(&config).await.unwrap();
+    let got = reopened
+        .series("fake", &[m("app", MatchOp::Re, ".*")], DAY, DAY + 10)
+        .await
+        .unwrap();
+    assert_eq!(fps(&got), vec![good.fingerprint]);
+    let got = reopened
+        .read("fake", &[good.fingerprint], DAY, DAY + 10)
+        .await
+        .unwrap();
+    let lines: Vec<String> = rows_of(&got).into_iter().map(|r| r.2).collect();
+    assert_eq!(lines, vec!["fine"]);
 }

@@ -331,12 +331,15 @@ impl Fenrir {
     /// Sends SIGTERM and waits for the exit (the server flushes before exiting).
     pub async fn sigterm(&mut self) -> ExitStatus {
         let mut child = self.child.take().expect("server is running");
-        let st = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status()
-            .expect("run kill");
-        assert!(st.success(), "kill -TERM failed");
+        let pid = libc::pid_t::try_from(child.id()).expect("pid fits pid_t");
+        // SAFETY: plain kill(2) on our own child, which has not been reaped yet
+        let rc = unsafe { libc::kill(pid, libc::SIGTERM) };
+        assert_eq!(
+            rc,
+            0,
+            "kill(SIGTERM) failed: {}",
+            std::io::Error::last_os_error()
+        );
         let deadline = Instant::now() + SHUTDOWN_TIMEOUT;
         loop {
             if let Some(status) = child.try_wait().expect("wait") {

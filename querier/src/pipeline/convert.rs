@@ -21,7 +21,10 @@ pub(crate) fn parse_float(s: &str) -> Result<f64, String> {
         let ok_chars = body
             .bytes()
             .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
-        if body.is_empty() || !ok_chars || !body.as_bytes()[0].is_ascii_digit() && body.as_bytes()[0] != b'.' {
+        if body.is_empty()
+            || !ok_chars
+            || !body.as_bytes()[0].is_ascii_digit() && body.as_bytes()[0] != b'.'
+        {
             return Err(invalid());
         }
     }

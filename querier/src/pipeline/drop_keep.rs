@@ -111,8 +111,12 @@ mod tests {
     #[test]
     fn keep_never_removes_error_labels() {
         let mut b = builder();
-        DropKeep::new(&[NamedOrMatcher::Name("lvl".into()), m("app", MatchOp::Eq, "a"), m("host", MatchOp::Eq, "x")])
-            .keep_labels(&mut b);
+        DropKeep::new(&[
+            NamedOrMatcher::Name("lvl".into()),
+            m("app", MatchOp::Eq, "a"),
+            m("host", MatchOp::Eq, "x"),
+        ])
+        .keep_labels(&mut b);
         assert_eq!(
             b.to_label_set().to_string(),
             r#"{__error__="JSONParserErr", __error_details__="boom", app="a", lvl="debug"}"#

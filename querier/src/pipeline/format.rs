@@ -105,3 +105,56 @@ impl LabelFormat {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use logql::LabelSet;
+
+    fn builder() -> LabelsBuilder {
+        let mut b = LabelsBuilder::new(LabelSet::from_pairs([("app", "sshd"), ("host", "db-1")]));
+        b.set("level", "info");
+        b
+    }
+
+    #[test]
+    fn line_format_renders_labels_and_line() {
+        let f = LineFormat::new("[{{ .nope }}] {{ .host }} {{ .level | ToUpper }} {{ __line__ }}")
+            .unwrap();
+        let mut b = builder();
+        assert_eq!(
+            f.process(0, "raw", &mut b).as_deref(),
+            Some("[] db-1 INFO raw")
+        );
+        assert!(!b.has_err());
+    }
+
+    #[test]
+    fn label_format_renames_and_templates_from_one_snapshot() {
+        let f = LabelFormat::new(&[
+            LabelFormatOp::Rename {
+                dst: "lvl".into(),
+                src: "level".into(),
+            },
+            LabelFormatOp::Template {
+                dst: "host".into(),
+                template: "{{.host | ToUpper}}-{{.app}}".into(),
+            },
+            LabelFormatOp::Template {
+                dst: "again".into(),
+                template: "{{.host}}".into(),
+            },
+            LabelFormatOp::Rename {
+                dst: "x".into(),
+                src: "missing".into(),
+            },
+        ])
+        .unwrap();
+        let mut b = builder();
+        f.process(0, "line", &mut b);
+        assert_eq!(
+            b.to_label_set().to_string(),
+            r#"{again="db-1", app="sshd", host="DB-1-sshd", lvl="info"}"#
+        );
+    }
+}

@@ -161,8 +161,10 @@ pub(crate) enum Simple {
     True,
     /// Matches non-empty lines (`.+`).
     Exists,
-    /// Any of these substrings (`foo|bar`), each with its case-insensitivity.
-    Literals(Vec<(String, bool)>),
+    /// Any of these literals (`foo|bar`), each with its case-insensitivity and whether
+    /// it was written with a `.*` around it (Loki then tests a label value for the
+    /// substring instead of equality).
+    Literals(Vec<(String, bool, bool)>),
 }
 
 /// Recognises the regexes Loki's `simplify` replaces with substring filters.
@@ -183,17 +185,20 @@ pub(crate) fn simple_literals(pattern: &str) -> Option<Simple> {
     let mut any_true = false;
     for b in branches {
         let b = strip_group(b);
-        let b = b.strip_prefix(".*").unwrap_or(b);
-        let b = if b.ends_with(".*") && !b.ends_with("\\.*") {
-            &b[..b.len() - 2]
+        let (b, pre) = match b.strip_prefix(".*") {
+            Some(r) => (r, true),
+            None => (b, false),
+        };
+        let (b, post) = if b.ends_with(".*") && !b.ends_with("\\.*") {
+            (&b[..b.len() - 2], true)
         } else {
-            b
+            (b, false)
         };
         if b.is_empty() {
             any_true = true;
             continue;
         }
-        lits.push((literal(b)?, ci));
+        lits.push((literal(b)?, ci, pre || post));
     }
     if lits.is_empty() {
         return any_true.then_some(Simple::True);
@@ -341,19 +346,23 @@ mod tests {
     fn recognises_simple_literals() {
         assert_eq!(
             simple_literals("(?i)failed PASSWORD"),
-            Some(Simple::Literals(vec![("failed PASSWORD".into(), true)]))
+            Some(Simple::Literals(vec![(
+                "failed PASSWORD".into(),
+                true,
+                false
+            )]))
         );
         assert_eq!(
             simple_literals("foo|(bar)|.*baz.*"),
             Some(Simple::Literals(vec![
-                ("foo".into(), false),
-                ("bar".into(), false),
-                ("baz".into(), false)
+                ("foo".into(), false, false),
+                ("bar".into(), false, false),
+                ("baz".into(), false, true)
             ]))
         );
         assert_eq!(
             simple_literals(r"a\.b"),
-            Some(Simple::Literals(vec![("a.b".into(), false)]))
+            Some(Simple::Literals(vec![("a.b".into(), false, false)]))
         );
         assert_eq!(simple_literals(""), Some(Simple::True));
         assert_eq!(simple_literals(".*"), Some(Simple::True));

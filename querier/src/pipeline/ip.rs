@@ -25,20 +25,20 @@ impl IpMatcher {
         if let Ok(a) = pattern.parse::<IpAddr>() {
             return Ok(IpMatcher::Addr(a));
         }
-        if let Some((addr, bits)) = pattern.split_once('/') {
-            if let (Ok(a), Ok(b)) = (addr.parse::<IpAddr>(), bits.parse::<u8>()) {
-                let max = if a.is_ipv4() { 32 } else { 128 };
-                if b <= max && !bits.starts_with('+') && (bits == "0" || !bits.starts_with('0')) {
-                    return Ok(IpMatcher::Prefix(a, b));
-                }
-            }
+        if let Some((addr, bits)) = pattern.split_once('/')
+            && let (Ok(a), Ok(b)) = (addr.parse::<IpAddr>(), bits.parse::<u8>())
+            && b <= if a.is_ipv4() { 32 } else { 128 }
+            && !bits.starts_with('+')
+            && (bits == "0" || !bits.starts_with('0'))
+        {
+            return Ok(IpMatcher::Prefix(a, b));
         }
-        if let Some((from, to)) = pattern.split_once('-') {
-            if let (Ok(f), Ok(t)) = (from.parse::<IpAddr>(), to.parse::<IpAddr>()) {
-                if f.is_ipv4() == t.is_ipv4() && f <= t {
-                    return Ok(IpMatcher::Range(f, t));
-                }
-            }
+        if let Some((from, to)) = pattern.split_once('-')
+            && let (Ok(f), Ok(t)) = (from.parse::<IpAddr>(), to.parse::<IpAddr>())
+            && f.is_ipv4() == t.is_ipv4()
+            && f <= t
+        {
+            return Ok(IpMatcher::Range(f, t));
         }
         Err(format!("ip: invalid pattern: {pattern:?}"))
     }
@@ -93,10 +93,10 @@ impl IpMatcher {
             .take_while(|b| charset.contains(b))
             .count();
         let candidate = &text[start..start + len];
-        if let Some(ip) = parse_addr(candidate) {
-            if self.contains(ip) {
-                return (true, 0);
-            }
+        if let Some(ip) = parse_addr(candidate)
+            && self.contains(ip)
+        {
+            return (true, 0);
         }
         (false, len)
     }
@@ -112,11 +112,19 @@ fn parse_addr(b: &[u8]) -> Option<IpAddr> {
 }
 
 fn mask32(bits: u8) -> u32 {
-    if bits == 0 { 0 } else { u32::MAX << (32 - u32::from(bits)) }
+    if bits == 0 {
+        0
+    } else {
+        u32::MAX << (32 - u32::from(bits))
+    }
 }
 
 fn mask128(bits: u8) -> u128 {
-    if bits == 0 { 0 } else { u128::MAX << (128 - u32::from(bits)) }
+    if bits == 0 {
+        0
+    } else {
+        u128::MAX << (128 - u32::from(bits))
+    }
 }
 
 fn ipv4_hint(p: &[u8]) -> bool {

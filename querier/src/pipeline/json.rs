@@ -28,11 +28,16 @@ impl JsonParser {
     }
 
     /// Extracts every scalar member of `line` into labels.
-    pub(crate) fn process(&self, line: &str, lbs: &mut LabelsBuilder, prefix: &mut String) {
+    pub(crate) fn process(
+        &self,
+        line: &str,
+        lbs: &mut LabelsBuilder,
+        prefix: &mut String,
+        name: &mut String,
+    ) {
         prefix.clear();
-        let mut name = String::new();
         let res = json_scan::object_each(line.as_bytes(), |k, v, t| {
-            parse_member(k, v, t, prefix, &mut name, lbs)
+            parse_member(k, v, t, prefix, name, lbs)
         });
         if let Err(e) = res {
             lbs.set_err(ERR_JSON);
@@ -52,7 +57,11 @@ fn append_sanitized(to: &mut String, key: &[u8]) {
         to.push('_');
     }
     for c in key.chars() {
-        to.push(if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' });
+        to.push(if c.is_ascii_alphanumeric() || c == '_' {
+            c
+        } else {
+            '_'
+        });
     }
 }
 
@@ -80,6 +89,9 @@ fn parse_member(
             if lbs.base_has(name) {
                 name.push_str(DUPLICATE_SUFFIX);
             }
+            if !lbs.should_extract(name) {
+                return Ok(());
+            }
             match ty {
                 ValueType::String => {
                     let v = json_scan::unescape_value(value);
@@ -105,6 +117,9 @@ fn parse_member(
         ValueType::Array | ValueType::Null => Ok(()),
     }
 }
+
+/// What `EachKey` reports for one path: the raw value and its type, or an error.
+type KeyResult<'d> = Result<(&'d [u8], ValueType), &'static str>;
 
 /// The `| json a="x.y", b="z[0]"` stage.
 #[derive(Debug)]
@@ -178,11 +193,7 @@ impl JsonExprParser {
     }
 
     /// jsonparser's `EachKey`: one pass over `data` reporting each path's first value.
-    fn each_key<'d>(
-        &self,
-        data: &'d [u8],
-        cb: &mut dyn FnMut(usize, Result<(&'d [u8], ValueType), &'static str>),
-    ) {
+    fn each_key<'d>(&self, data: &'d [u8], cb: &mut dyn FnMut(usize, KeyResult<'d>)) {
         let paths = &self.paths;
         let ln = data.len() as isize;
         let mut path_flags = vec![false; paths.len()];
@@ -190,7 +201,8 @@ impl JsonExprParser {
         let mut matched_count = 0usize;
         let mut i: isize = 0;
         let mut paths_buf: Vec<Vec<u8>> = vec![Vec::new(); self.max_path];
-        let at = |i: isize| -> Option<u8> { usize::try_from(i).ok().and_then(|i| data.get(i).copied()) };
+        let at =
+            |i: isize| -> Option<u8> { usize::try_from(i).ok().and_then(|i| data.get(i).copied()) };
         while i < ln {
             let Some(c) = at(i) else { return };
             match c {
@@ -302,7 +314,11 @@ impl JsonExprParser {
                                         matched_count += 1;
                                         path_flags[pi] = true;
                                         if let Some(of) = search_keys(value, &p[lvl..]) {
-                                            cb(pi, json_scan::get(&value[of..]).map(|(v, t, _)| (v, t)));
+                                            cb(
+                                                pi,
+                                                json_scan::get(&value[of..])
+                                                    .map(|(v, t, _)| (v, t)),
+                                            );
                                         }
                                     }
                                 }
@@ -323,9 +339,7 @@ impl JsonExprParser {
 }
 
 fn same_tree(p1: &[String], p2: &[Vec<u8>]) -> bool {
-    p1.iter()
-        .zip(p2)
-        .all(|(a, b)| a.as_bytes() == b.as_slice())
+    p1.iter().zip(p2).all(|(a, b)| a.as_bytes() == b.as_slice())
 }
 
 /// `"[12]"` -> 12 (Go's `Atoi` failing gives 0).
@@ -409,9 +423,7 @@ fn parse_path(expr: &str) -> Option<Vec<String>> {
                 if !expect_field {
                     return None;
                 }
-                let end = expr[i..]
-                    .find(['.', '['])
-                    .map_or(expr.len(), |e| e + i);
+                let end = expr[i..].find(['.', '[']).map_or(expr.len(), |e| e + i);
                 out.push(expr[i..end].to_owned());
                 i = end;
                 expect_field = false;
@@ -432,7 +444,7 @@ mod tests {
 
     fn run(line: &str) -> String {
         let mut lbs = LabelsBuilder::new(stream());
-        JsonParser::new().process(line, &mut lbs, &mut String::new());
+        JsonParser::new().process(line, &mut lbs, &mut String::new(), &mut String::new());
         lbs.to_label_set().to_string()
     }
 
@@ -450,7 +462,9 @@ mod tests {
     #[test]
     fn flattens_sanitises_and_suffixes() {
         assert_eq!(
-            run(r#"{"level":"info","status":200,"ok":true,"client":{"ip":"10.0.0.1","geo":{"c":"de"}},"tags":["a"],"parent_id":null,"host":"x.internal","user-agent":"curl","1st":"y","msg":"a \"q\""}"#),
+            run(
+                r#"{"level":"info","status":200,"ok":true,"client":{"ip":"10.0.0.1","geo":{"c":"de"}},"tags":["a"],"parent_id":null,"host":"x.internal","user-agent":"curl","1st":"y","msg":"a \"q\""}"#
+            ),
             r#"{_1st="y", app="checkout", client_geo_c="de", client_ip="10.0.0.1", host="api-1", host_extracted="x.internal", level="info", msg="a \"q\"", ok="true", status="200", user_agent="curl"}"#
         );
     }
@@ -471,7 +485,12 @@ mod tests {
     fn params_read_raw_values_and_default_to_empty() {
         assert_eq!(
             run_params(
-                &[("lvl", "level"), ("missing", "nope"), ("client", "client"), ("ip", "client.ip")],
+                &[
+                    ("lvl", "level"),
+                    ("missing", "nope"),
+                    ("client", "client"),
+                    ("ip", "client.ip")
+                ],
                 r#"{"level":"info","client":{"ip":"10.0.1.114","region":"ap"},"msg":"a"}"#
             ),
             r#"{app="checkout", client="{\"ip\":\"10.0.1.114\",\"region\":\"ap\"}", host="api-1", ip="10.0.1.114", lvl="info", missing=""}"#

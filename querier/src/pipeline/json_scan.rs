@@ -329,7 +329,10 @@ mod tests {
         assert_eq!(m.len(), 5);
         assert_eq!(m[0], ("a".into(), r#"x\"y"#.into(), ValueType::String));
         assert_eq!(m[1], ("n".into(), "-1.5".into(), ValueType::Number));
-        assert_eq!(m[2], ("o".into(), r#"{"b":[1,2]}"#.into(), ValueType::Object));
+        assert_eq!(
+            m[2],
+            ("o".into(), r#"{"b":[1,2]}"#.into(), ValueType::Object)
+        );
         assert_eq!(m[4].2, ValueType::Null);
     }
 

@@ -12,9 +12,10 @@ use logql::ast::{CmpOp, LabelFilter as Ast};
 use regex::Regex;
 
 use super::convert::{parse_bytes, parse_duration, parse_float};
-use super::go_regex;
+use super::go_regex::{self, Simple};
 use super::ip::IpMatcher;
 use super::labels::{ERR_LABEL_FILTER, ERROR_DETAILS_LABEL, ERROR_LABEL, LabelsBuilder};
+use super::line_filter::{contains_lower, go_lower};
 
 /// A compiled label filter expression.
 #[derive(Debug)]
@@ -23,9 +24,8 @@ pub(crate) enum LabelFilter {
     Or(Box<LabelFilter>, Box<LabelFilter>),
     Str {
         name: String,
-        op: MatchOp,
-        value: String,
-        regex: Option<Regex>,
+        negated: bool,
+        test: ValueTest,
     },
     Number {
         name: String,
@@ -49,6 +49,62 @@ pub(crate) enum LabelFilter {
     },
 }
 
+/// How a string matcher tests a value. Loki replaces regexes made of literals with
+/// literal tests; a leg written with `.*` (`a.*|b.*`) becomes a substring test, so
+/// `user=~"a.*"` matches `carol` in Loki 2.9 and therefore here.
+#[derive(Debug)]
+pub(crate) enum ValueTest {
+    /// `= "v"`.
+    Equal(String),
+    /// A regex Loki runs anchored.
+    Regex(Regex),
+    /// `.*`/empty regex: every value.
+    Always,
+    /// `.+`: non-empty values.
+    NonEmpty,
+    /// Literal legs: (text, lower-cased text for case-insensitive legs, substring?).
+    Legs(Vec<(String, Option<String>, bool)>),
+}
+
+impl ValueTest {
+    fn new(op: MatchOp, value: &str) -> Result<Self, String> {
+        if matches!(op, MatchOp::Eq | MatchOp::Neq) {
+            return Ok(ValueTest::Equal(value.to_owned()));
+        }
+        Ok(match go_regex::simple_literals(value) {
+            Some(Simple::True) => ValueTest::Always,
+            Some(Simple::Exists) => ValueTest::NonEmpty,
+            Some(Simple::Literals(lits)) => ValueTest::Legs(
+                lits.into_iter()
+                    .map(|(text, ci, sub)| {
+                        let lower = ci.then(|| go_lower(&text));
+                        (text, lower, sub)
+                    })
+                    .collect(),
+            ),
+            None => ValueTest::Regex(
+                Regex::new(&format!("^(?:{})$", go_regex::translate(value)))
+                    .map_err(|e| format!("error parsing regexp: {e}"))?,
+            ),
+        })
+    }
+
+    fn test(&self, v: &str) -> bool {
+        match self {
+            ValueTest::Equal(e) => v == e,
+            ValueTest::Regex(r) => r.is_match(v),
+            ValueTest::Always => true,
+            ValueTest::NonEmpty => !v.is_empty(),
+            ValueTest::Legs(legs) => legs.iter().any(|(text, lower, sub)| match (lower, sub) {
+                (None, false) => v == text,
+                (None, true) => v.contains(text.as_str()),
+                (Some(l), false) => v.len() == l.len() && contains_lower(v, l),
+                (Some(l), true) => contains_lower(v, l),
+            }),
+        }
+    }
+}
+
 fn cmp<T: PartialOrd>(op: CmpOp, a: T, b: T) -> bool {
     match op {
         CmpOp::Eq => a == b,
@@ -67,21 +123,11 @@ impl LabelFilter {
             Ast::And(a, b) => LabelFilter::And(Box::new(Self::new(a)?), Box::new(Self::new(b)?)),
             Ast::Or(a, b) => LabelFilter::Or(Box::new(Self::new(a)?), Box::new(Self::new(b)?)),
             Ast::Paren(inner) => Self::new(inner)?,
-            Ast::Matcher(m) => {
-                let regex = match m.op {
-                    MatchOp::Re | MatchOp::Nre => Some(
-                        Regex::new(&format!("^(?:{})$", go_regex::translate(&m.value)))
-                            .map_err(|e| format!("error parsing regexp: {e}"))?,
-                    ),
-                    MatchOp::Eq | MatchOp::Neq => None,
-                };
-                LabelFilter::Str {
-                    name: m.name.clone(),
-                    op: m.op,
-                    value: m.value.clone(),
-                    regex,
-                }
-            }
+            Ast::Matcher(m) => LabelFilter::Str {
+                name: m.name.clone(),
+                negated: matches!(m.op, MatchOp::Neq | MatchOp::Nre),
+                test: ValueTest::new(m.op, &m.value)?,
+            },
             Ast::Number { name, op, value } => LabelFilter::Number {
                 name: name.clone(),
                 op: *op,
@@ -120,21 +166,15 @@ impl LabelFilter {
             LabelFilter::Or(a, b) => a.process(lbs) || b.process(lbs),
             LabelFilter::Str {
                 name,
-                op,
-                value,
-                regex,
+                negated,
+                test,
             } => {
                 let v = match name.as_str() {
                     ERROR_LABEL => lbs.err(),
                     ERROR_DETAILS_LABEL => lbs.err_details(),
                     n => lbs.get(n).unwrap_or(""),
                 };
-                match op {
-                    MatchOp::Eq => v == value,
-                    MatchOp::Neq => v != value,
-                    MatchOp::Re => regex.as_ref().is_some_and(|r| r.is_match(v)),
-                    MatchOp::Nre => !regex.as_ref().is_some_and(|r| r.is_match(v)),
-                }
+                test.test(v) != *negated
             }
             LabelFilter::Number { name, op, value } => {
                 convert_and_compare(lbs, name, parse_float, |v| cmp(*op, v, *value))
@@ -274,5 +314,22 @@ mod tests {
         assert!(!run(&f, &mut lbs(&[("status", "503"), ("method", "GET")])));
         assert!(run(&f, &mut lbs(&[("user", "alex")])));
         assert!(!run(&f, &mut lbs(&[("user", "alexa")])));
+        assert!(!run(
+            &s("user", MatchOp::Re, "ali|bo"),
+            &mut lbs(&[("user", "alice")])
+        ));
+        assert!(run(
+            &s("user", MatchOp::Re, "(?i)ALICE"),
+            &mut lbs(&[("user", "alice")])
+        ));
+        assert!(run(&s("user", MatchOp::Nre, ".+"), &mut lbs(&[])));
+    }
+
+    #[test]
+    fn literal_regex_with_wildcards_is_a_substring_test_like_loki() {
+        // Loki 2.9 turns `a.*|b.*` into "contains a or contains b"
+        let f = s("user", MatchOp::Re, "a.*|b.*");
+        assert!(run(&f, &mut lbs(&[("user", "carol")])));
+        assert!(!run(&f, &mut lbs(&[("user", "eve")])));
     }
 }

@@ -34,6 +34,10 @@ pub(crate) struct LabelsBuilder {
     /// Deleted base label names; only `[..n_del]` is live.
     del: Vec<String>,
     n_del: usize,
+    /// Names set on this entry so far; parsers do not overwrite them (Loki records every
+    /// `Set` in its parser hints and its parsers skip recorded names).
+    extracted: Vec<String>,
+    n_extracted: usize,
     err: String,
     err_details: String,
 }
@@ -47,6 +51,8 @@ impl LabelsBuilder {
             n_add: 0,
             del: Vec::new(),
             n_del: 0,
+            extracted: Vec::new(),
+            n_extracted: 0,
             err: String::new(),
             err_details: String::new(),
         }
@@ -56,13 +62,9 @@ impl LabelsBuilder {
     pub(crate) fn reset(&mut self) {
         self.n_add = 0;
         self.n_del = 0;
+        self.n_extracted = 0;
         self.err.clear();
         self.err_details.clear();
-    }
-
-    /// The stream labels.
-    pub(crate) fn base(&self) -> &LabelSet {
-        &self.base
     }
 
     /// True when the stream labels (not extracted ones) contain `name`: the test Loki
@@ -87,8 +89,30 @@ impl LabelsBuilder {
         self.base.get(name)
     }
 
-    /// Sets `name` to `value`, reusing buffers.
+    /// False when a stage already set `name` on this entry: Loki's parsers then leave
+    /// it alone (`| unpack | logfmt` keeps unpack's `level`).
+    pub(crate) fn should_extract(&self, name: &str) -> bool {
+        !self.extracted[..self.n_extracted].iter().any(|e| e == name)
+    }
+
+    /// Sets `name` to `value` and records it as set by a stage.
     pub(crate) fn set(&mut self, name: &str, value: &str) {
+        if self.should_extract(name) {
+            if self.n_extracted < self.extracted.len() {
+                let slot = &mut self.extracted[self.n_extracted];
+                slot.clear();
+                slot.push_str(name);
+            } else {
+                self.extracted.push(name.to_owned());
+            }
+            self.n_extracted += 1;
+        }
+        self.set_unrecorded(name, value);
+    }
+
+    /// Sets `name` to `value` without recording it (structured metadata, which Loki
+    /// adds before the stages run).
+    pub(crate) fn set_unrecorded(&mut self, name: &str, value: &str) {
         if let Some((_, v)) = self.add[..self.n_add].iter_mut().find(|(k, _)| k == name) {
             v.clear();
             v.push_str(value);

@@ -30,7 +30,7 @@ enum Matcher {
     /// Matches non-empty lines.
     Exists,
     /// Case-sensitive substring.
-    Contains(memmem::Finder<'static>),
+    Contains(Box<memmem::Finder<'static>>),
     /// Loki's case-insensitive substring matcher over a lower-cased needle.
     ContainsLower(String),
     /// A regex (not anchored).
@@ -124,9 +124,7 @@ impl LineFilter {
                     *k = *k && (h != self.negated);
                 }
             }
-            Matcher::Or(legs)
-                if legs.iter().all(|l| matches!(l, Matcher::Contains(_))) =>
-            {
+            Matcher::Or(legs) if legs.iter().all(|l| matches!(l, Matcher::Contains(_))) => {
                 let mut hits = vec![false; lines.len()];
                 for leg in legs {
                     if let Matcher::Contains(f) = leg {
@@ -156,7 +154,7 @@ fn contains(s: &str, case_insensitive: bool) -> Matcher {
     if case_insensitive {
         return Matcher::ContainsLower(go_lower(s));
     }
-    Matcher::Contains(memmem::Finder::new(s.as_bytes()).into_owned())
+    Matcher::Contains(Box::new(memmem::Finder::new(s.as_bytes()).into_owned()))
 }
 
 fn regex_matcher(src: &str) -> Result<Matcher, String> {
@@ -164,7 +162,7 @@ fn regex_matcher(src: &str) -> Result<Matcher, String> {
         Some(Simple::True) => Ok(Matcher::True),
         Some(Simple::Exists) => Ok(Matcher::Exists),
         Some(Simple::Literals(lits)) => Ok(Matcher::or(
-            lits.iter().map(|(l, ci)| contains(l, *ci)).collect(),
+            lits.iter().map(|(l, ci, _)| contains(l, *ci)).collect(),
         )),
         None => go_regex::compile(src)
             .map(Matcher::Regex)
@@ -188,11 +186,17 @@ fn buffer_contains(finder: &memmem::Finder<'_>, lines: &StringArray, hits: &mut 
         return;
     };
     let nlen = finder.needle().len();
-    let row_end = |r: usize| usize::try_from(offsets[r + 1]).unwrap_or(0).saturating_sub(base);
+    let row_end = |r: usize| {
+        usize::try_from(offsets[r + 1])
+            .unwrap_or(0)
+            .saturating_sub(base)
+    };
     let mut pos = 0usize;
     let mut row = 0usize;
     while pos < hay.len() {
-        let Some(i) = finder.find(&hay[pos..]) else { break };
+        let Some(i) = finder.find(&hay[pos..]) else {
+            break;
+        };
         let at = pos + i;
         while row < n && row_end(row) <= at {
             row += 1;
@@ -212,7 +216,7 @@ fn buffer_contains(finder: &memmem::Finder<'_>, lines: &StringArray, hits: &mut 
 }
 
 /// Go's `bytes.ToLower` (simple per-rune lower-casing).
-fn go_lower(s: &str) -> String {
+pub(crate) fn go_lower(s: &str) -> String {
     s.chars().map(lower_rune).collect()
 }
 
@@ -233,7 +237,7 @@ fn lower_rune(c: char) -> char {
 /// and other runes by lower-casing, restarting the needle (without backtracking) on a
 /// mismatch. Its answers differ from a true case-insensitive search in corner cases,
 /// and those are the answers Loki gives.
-fn contains_lower(line: &str, needle: &str) -> bool {
+pub(crate) fn contains_lower(line: &str, needle: &str) -> bool {
     let sub = needle.as_bytes();
     let lb = line.as_bytes();
     if sub.is_empty() {
@@ -260,7 +264,10 @@ fn contains_lower(line: &str, needle: &str) -> bool {
         }
         let lr = line[i..].chars().next().unwrap_or('\u{fffd}');
         let lw = lr.len_utf8();
-        let mr = needle.get(j..).and_then(|s| s.chars().next()).unwrap_or('\u{fffd}');
+        let mr = needle
+            .get(j..)
+            .and_then(|s| s.chars().next())
+            .unwrap_or('\u{fffd}');
         if lr == mr || mr == lower_rune(lr) {
             j += mr.len_utf8();
             if j == sub.len() {
@@ -281,7 +288,10 @@ mod tests {
     fn lf(op: LineFilterOp, vals: &[&str]) -> LineFilter {
         LineFilter::new(&AstLineFilter {
             op,
-            values: vals.iter().map(|v| LineFilterValue::Str(v.to_string())).collect(),
+            values: vals
+                .iter()
+                .map(|v| LineFilterValue::Str(v.to_string()))
+                .collect(),
         })
         .unwrap()
     }
@@ -334,13 +344,19 @@ mod tests {
         let f = lf(LineFilterOp::NotMatch, &["err=(timeout|EOF)"]);
         assert_eq!(batch(&f, &["err=EOF", "err=x"]), [false, true]);
         let f = lf(LineFilterOp::Match, &["(?i)failed PASSWORD"]);
-        assert_eq!(batch(&f, &["Failed password for", "failed pass"]), [true, false]);
+        assert_eq!(
+            batch(&f, &["Failed password for", "failed pass"]),
+            [true, false]
+        );
         let f = lf(LineFilterOp::Match, &["(?i)GRÜSSE|grüße"]);
         assert_eq!(
             batch(&f, &["msg=\"Grüße aus Köln\"", "GRÜSSE", "gruesse"]),
             [true, true, false]
         );
-        let f = lf(LineFilterOp::Match, &[r#"(?i)VALIDATION failed: field \\"email\\""#]);
+        let f = lf(
+            LineFilterOp::Match,
+            &[r#"(?i)VALIDATION failed: field \\"email\\""#],
+        );
         assert_eq!(
             batch(&f, &[r#"{"msg":"validation failed: field \"email\" x"}"#]),
             [true]
@@ -370,7 +386,10 @@ mod tests {
             values: vec![LineFilterValue::Ip("10.0.0.0/8".into())],
         })
         .unwrap();
-        assert_eq!(batch(&f, &["src=10.1.2.3", "src=192.168.0.1"]), [true, false]);
+        assert_eq!(
+            batch(&f, &["src=10.1.2.3", "src=192.168.0.1"]),
+            [true, false]
+        );
         let f = lf(LineFilterOp::Pattern, &["<_> POST <_>"]);
         assert_eq!(batch(&f, &["1 POST /x", "POST /x"]), [true, false]);
         let f = lf(LineFilterOp::NotPattern, &["<_> POST <_>"]);

@@ -42,12 +42,12 @@ impl<'a> Decoder<'a> {
 
     /// The key of the last pair.
     pub(crate) fn key(&self) -> &'a [u8] {
-        self.key.unwrap_or(b"")
+        self.key.unwrap_or_default()
     }
 
     /// The value of the last pair (unquoted).
     pub(crate) fn value(&self) -> &[u8] {
-        self.value.as_deref().unwrap_or(b"")
+        self.value.as_deref().unwrap_or_default()
     }
 
     /// The last syntax error.
@@ -112,8 +112,7 @@ impl<'a> Decoder<'a> {
                 multibyte = true;
             }
         }
-        let invalid_key =
-            |k: &[u8]| multibyte && String::from_utf8_lossy(k).contains('\u{fffd}');
+        let invalid_key = |k: &[u8]| multibyte && String::from_utf8_lossy(k).contains('\u{fffd}');
         let Some((p, c)) = found else {
             self.pos = line.len();
             if self.pos > start {
@@ -338,6 +337,9 @@ impl LogfmtParser {
             if lbs.base_has(name) {
                 name.push_str(DUPLICATE_SUFFIX);
             }
+            if !lbs.should_extract(name) {
+                continue;
+            }
             let val = String::from_utf8_lossy(dec.value());
             let val: &str = if val.contains('\u{fffd}') { "" } else { &val };
             if !self.keep_empty && val.is_empty() {
@@ -345,31 +347,39 @@ impl LogfmtParser {
             }
             lbs.set(name, val);
         }
-        if self.strict {
-            if let Some(e) = dec.err() {
-                lbs.set_err(ERR_LOGFMT);
-                lbs.set_err_details(e);
-            }
+        if self.strict
+            && let Some(e) = dec.err()
+        {
+            lbs.set_err(ERR_LOGFMT);
+            lbs.set_err_details(e);
         }
     }
 
     fn process_params(&self, line: &str, lbs: &mut LabelsBuilder, name: &mut String) {
         for (id, _) in &self.params {
             if !lbs.base_has(id) {
-                lbs.set(id, "");
+                lbs.set_unrecorded(id, "");
             }
         }
         let mut dec = Decoder::new(line.as_bytes());
         while dec.scan_keyval() {
             sanitize_label_key(&String::from_utf8_lossy(dec.key()), true, name);
-            if name.is_empty() {
+            if name.is_empty() || !lbs.should_extract(name) {
                 continue;
             }
-            if let Some((id, _)) = self.params.iter().find(|(_, key)| key.as_str() == name.as_str()) {
+            if let Some((id, _)) = self
+                .params
+                .iter()
+                .find(|(_, key)| key.as_str() == name.as_str())
+            {
                 name.clear();
                 name.push_str(id);
             }
-            if !self.params.iter().any(|(id, _)| id.as_str() == name.as_str()) {
+            if !self
+                .params
+                .iter()
+                .any(|(id, _)| id.as_str() == name.as_str())
+            {
                 continue;
             }
             if lbs.base_has(name) {
@@ -437,7 +447,7 @@ mod tests {
         );
         assert_eq!(
             run(plain(true, false), "a=1 b=x=y c=3"),
-            r#"{__error__="LogfmtParserErr", __error_details__="logfmt syntax error at pos 6 : unexpected '='", a="1", app="w", env="prod"}"#
+            r#"{__error__="LogfmtParserErr", __error_details__="logfmt syntax error at pos 8 : unexpected '='", a="1", app="w", env="prod"}"#
         );
     }
 
@@ -446,7 +456,11 @@ mod tests {
         let p = LogfmtParser::new(
             false,
             false,
-            &[("lvl".into(), "level".into()), ("missing".into(), "nope".into()), ("env".into(), "env".into())],
+            &[
+                ("lvl".into(), "level".into()),
+                ("missing".into(), "nope".into()),
+                ("env".into(), "env".into()),
+            ],
         )
         .unwrap();
         assert_eq!(

@@ -205,6 +205,7 @@ impl Pipeline {
             pipeline: self,
             lbs: LabelsBuilder::new(labels.clone()),
             scratch: String::new(),
+            scratch2: String::new(),
         }
     }
 }
@@ -214,8 +215,9 @@ impl Pipeline {
 pub struct StreamPipeline<'p> {
     pipeline: &'p Pipeline,
     lbs: LabelsBuilder,
-    /// Reused buffer for label names built per entry.
+    /// Reused buffers for label names built per entry.
     scratch: String,
+    scratch2: String,
 }
 
 impl StreamPipeline<'_> {
@@ -230,7 +232,7 @@ impl StreamPipeline<'_> {
         let lbs = &mut self.lbs;
         lbs.reset();
         for (k, v) in metadata {
-            lbs.set(k, v);
+            lbs.set_unrecorded(k, v);
         }
         let mut line: Cow<'a, str> = Cow::Borrowed(line);
         for stage in &self.pipeline.stages {
@@ -240,7 +242,9 @@ impl StreamPipeline<'_> {
                         return None;
                     }
                 }
-                CompiledStage::Json(p) => p.process(&line, lbs, &mut self.scratch),
+                CompiledStage::Json(p) => {
+                    p.process(&line, lbs, &mut self.scratch, &mut self.scratch2)
+                }
                 CompiledStage::JsonParams(p) => p.process(&line, lbs),
                 CompiledStage::Logfmt(p) => p.process(&line, lbs, &mut self.scratch),
                 CompiledStage::Regexp(p) => p.process(&line, lbs, &mut self.scratch),
@@ -288,3 +292,6 @@ impl StreamPipeline<'_> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod conformance_tests;

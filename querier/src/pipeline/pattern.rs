@@ -33,16 +33,16 @@ impl Pattern {
         let mut i = 0;
         let mut lit: Vec<u8> = Vec::new();
         while i < b.len() {
-            if b[i] == b'<' {
-                if let Some(len) = capture_len(&b[i..]) {
-                    if !lit.is_empty() {
-                        nodes.push(Node::Literal(std::mem::take(&mut lit)));
-                    }
-                    let name = &src[i + 1..i + len - 1];
-                    nodes.push(Node::Capture((name != "_").then(|| name.to_owned())));
-                    i += len;
-                    continue;
+            if b[i] == b'<'
+                && let Some(len) = capture_len(&b[i..])
+            {
+                if !lit.is_empty() {
+                    nodes.push(Node::Literal(std::mem::take(&mut lit)));
                 }
+                let name = &src[i + 1..i + len - 1];
+                nodes.push(Node::Capture((name != "_").then(|| name.to_owned())));
+                i += len;
+                continue;
             }
             lit.push(b[i]);
             i += 1;
@@ -180,6 +180,9 @@ impl PatternParser {
             if lbs.base_has(name) {
                 name_buf.push_str("_extracted");
             }
+            if !lbs.should_extract(name_buf) {
+                continue;
+            }
             // captures split at literal boundaries of valid UTF-8 text
             let v = String::from_utf8_lossy(value);
             lbs.set(name_buf, &v);
@@ -222,7 +225,10 @@ mod tests {
     fn leading_literal_must_match_at_start() {
         assert_eq!(run("ts=<ts> <_>", "x ts=1 y"), r#"{host="web-1"}"#);
         assert_eq!(
-            run("user=<user> city=<city> <_>", r#"user=José city="São Paulo" x"#),
+            run(
+                "user=<user> city=<city> <_>",
+                r#"user=José city="São Paulo" x"#
+            ),
             r#"{city="\"São", host="web-1", user="José"}"#
         );
     }

@@ -47,6 +47,9 @@ impl RegexpParser {
             if lbs.base_has(n) {
                 name.push_str("_extracted");
             }
+            if !lbs.should_extract(name) {
+                continue;
+            }
             // Go reports a group that did not take part as an empty value
             let v = caps.get(*i).map_or("", |m| m.as_str());
             lbs.set(name, v);
@@ -75,12 +78,18 @@ mod tests {
             ),
             r#"{host="web-1", ip="10.0.5.204", method="GET", path="/static/style.css", ts="20/Nov/2026:00:00:43 +0000", user="-"}"#
         );
-        assert_eq!(run("(?P<host>web-[0-9]) (?P<x>a)?", "web-2 b"), r#"{host="web-1", host_extracted="web-2", x=""}"#);
+        assert_eq!(
+            run("(?P<host>web-[0-9]) (?P<x>a)?", "web-2 b"),
+            r#"{host="web-1", host_extracted="web-2", x=""}"#
+        );
     }
 
     #[test]
     fn non_matching_lines_pass_unchanged() {
-        assert_eq!(run(r"Failed password for (?P<who>\w+)", "kernel: up"), r#"{host="web-1"}"#);
+        assert_eq!(
+            run(r"Failed password for (?P<who>\w+)", "kernel: up"),
+            r#"{host="web-1"}"#
+        );
     }
 
     #[test]

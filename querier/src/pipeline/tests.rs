@@ -2,8 +2,8 @@
 //! stages, with expectations taken from Loki 2.9.9 answers in the conformance corpus.
 
 use logql::ast::{
-    LabelFilter, LineFilter, LineFilterOp, LineFilterValue, NamedOrMatcher, Parser, Stage,
-    Unwrap, UnwrapConv,
+    LabelFilter, LineFilter, LineFilterOp, LineFilterValue, NamedOrMatcher, Parser, Stage, Unwrap,
+    UnwrapConv,
 };
 use logql::{LabelMatcher, LabelSet, MatchOp};
 use storage::arrow::array::StringArray;
@@ -72,19 +72,32 @@ fn filters_only_pipeline_is_fast_path() {
 fn line_filters_move_before_parsers_and_decolorize_but_not_line_format() {
     // `| json | level="info" |= "x"`: the filter runs first, in the batch
     let p = Pipeline::new(
-        &[json(), label_eq("level", "info"), contains(LineFilterOp::Contains, "x")],
+        &[
+            json(),
+            label_eq("level", "info"),
+            contains(LineFilterOp::Contains, "x"),
+        ],
         None,
     )
     .unwrap();
     assert!(!p.is_filter_only());
-    assert_eq!(batch(&p, &[r#"{"level":"info"}"#, r#"{"x":1}"#]), [false, true]);
+    assert_eq!(
+        batch(&p, &[r#"{"level":"info"}"#, r#"{"x":1}"#]),
+        [false, true]
+    );
     // decolorize then filter: the filter sees the raw line (Loki's quirk)
     let p = Pipeline::new(
-        &[Stage::Decolorize, contains(LineFilterOp::Contains, "\u{1b}[1;31mERROR")],
+        &[
+            Stage::Decolorize,
+            contains(LineFilterOp::Contains, "\u{1b}[1;31mERROR"),
+        ],
         None,
     )
     .unwrap();
-    assert_eq!(batch(&p, &["\u{1b}[1;31mERROR\u{1b}[0m x", "ERROR x"]), [true, false]);
+    assert_eq!(
+        batch(&p, &["\u{1b}[1;31mERROR\u{1b}[0m x", "ERROR x"]),
+        [true, false]
+    );
     let mut sp = p.for_stream(&stream());
     let e = sp.process(1, "\u{1b}[1;31mERROR\u{1b}[0m x", &[]).unwrap();
     assert_eq!(e.line, "ERROR x");
@@ -107,8 +120,14 @@ fn line_filters_move_before_parsers_and_decolorize_but_not_line_format() {
         )
         .unwrap();
     assert_eq!(e.line, r#"level=info msg="edge started""#);
-    assert_eq!(e.labels.to_string(), r#"{app="edge", job="edge", pod="p1"}"#);
-    assert!(sp.process(1, r#"{"_entry":"other","pod":"p1"}"#, &[]).is_none());
+    assert_eq!(
+        e.labels.to_string(),
+        r#"{app="edge", job="edge", pod="p1"}"#
+    );
+    assert!(
+        sp.process(1, r#"{"_entry":"other","pod":"p1"}"#, &[])
+            .is_none()
+    );
 }
 
 #[test]
@@ -146,7 +165,10 @@ fn structured_metadata_becomes_labels() {
     let e = sp
         .process(1, "x", &[("trace".to_owned(), "t1".to_owned())])
         .unwrap();
-    assert_eq!(e.labels.to_string(), r#"{app="edge", job="edge", trace="t1"}"#);
+    assert_eq!(
+        e.labels.to_string(),
+        r#"{app="edge", job="edge", trace="t1"}"#
+    );
     assert!(sp.process(1, "x", &[]).is_none());
 }
 
@@ -164,7 +186,10 @@ fn unwrap_through_pipeline() {
         .process(1, r#"{"latency_ms":39.5,"level":"info"}"#, &[])
         .unwrap();
     assert_eq!(e.value, Some(39.5));
-    assert_eq!(e.labels.to_string(), r#"{app="edge", job="edge", level="info"}"#);
+    assert_eq!(
+        e.labels.to_string(),
+        r#"{app="edge", job="edge", level="info"}"#
+    );
     // a line that fails json parsing has no latency_ms: skipped without error
     assert!(sp.process(2, "panic: boom", &[]).is_none());
 }
@@ -188,4 +213,29 @@ fn bad_stages_are_rejected() {
         )
         .is_err()
     );
+}
+
+#[test]
+fn later_parser_does_not_overwrite_labels_set_earlier_on_the_entry() {
+    // Loki 2.9.9: `| unpack | logfmt` keeps the packed `level`, not the line's
+    let p = Pipeline::new(&[Stage::Parser(Parser::Unpack), logfmt()], None).unwrap();
+    let mut sp = p.for_stream(&stream());
+    let e = sp
+        .process(
+            1,
+            r#"{"_entry":"level=error msg=\"tls\" src=10.0.0.1","level":"info"}"#,
+            &[],
+        )
+        .unwrap();
+    assert_eq!(
+        e.labels.to_string(),
+        r#"{app="edge", job="edge", level="info", msg="tls", src="10.0.0.1"}"#
+    );
+}
+
+#[test]
+fn pipelines_can_be_shared_across_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Pipeline>();
+    send_sync::<StreamPipeline<'static>>();
 }

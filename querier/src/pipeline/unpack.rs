@@ -28,14 +28,16 @@ pub(crate) fn process(line: &str, lbs: &mut LabelsBuilder) -> Option<String> {
             return Ok(());
         }
         if key == PACKED_ENTRY_KEY {
-            let unescaped =
-                json_scan::unescape(value).ok_or(json_scan::MALFORMED_STRING_ESCAPE)?;
+            let unescaped = json_scan::unescape(value).ok_or(json_scan::MALFORMED_STRING_ESCAPE)?;
             entry = Some(String::from_utf8_lossy(&unescaped).into_owned());
             return Ok(());
         }
         let mut name = String::from_utf8_lossy(key).into_owned();
         if lbs.base_has(&name) {
             name.push_str("_extracted");
+        }
+        if !lbs.should_extract(&name) {
+            return Ok(());
         }
         found.push((name, json_scan::unescape_value(value).into_owned()));
         Ok::<(), &'static str>(())

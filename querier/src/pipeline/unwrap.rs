@@ -100,8 +100,14 @@ mod tests {
         let mut b = with(Some("39.5"));
         assert_eq!(s.extract(&mut b), Some(39.5));
         assert_eq!(b.to_label_set().to_string(), r#"{app="a"}"#);
-        assert_eq!(stage(UnwrapConv::Duration, vec![]).extract(&mut with(Some("2m3.5s"))), Some(123.5));
-        assert_eq!(stage(UnwrapConv::Bytes, vec![]).extract(&mut with(Some("1.5KB"))), Some(1500.0));
+        assert_eq!(
+            stage(UnwrapConv::Duration, vec![]).extract(&mut with(Some("2m3.5s"))),
+            Some(123.5)
+        );
+        assert_eq!(
+            stage(UnwrapConv::Bytes, vec![]).extract(&mut with(Some("1.5KB"))),
+            Some(1500.0)
+        );
     }
 
     #[test]
@@ -122,7 +128,9 @@ mod tests {
         );
         let s = stage(
             UnwrapConv::None,
-            vec![Ast::Matcher(LabelMatcher::new("__error__", MatchOp::Eq, "").unwrap())],
+            vec![Ast::Matcher(
+                LabelMatcher::new("__error__", MatchOp::Eq, "").unwrap(),
+            )],
         );
         assert_eq!(s.extract(&mut with(Some("12ms"))), None);
         assert_eq!(s.extract(&mut with(Some("12"))), Some(12.0));

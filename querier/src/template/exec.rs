@@ -123,7 +123,7 @@ impl<'a> Exec<'a> {
     fn walk_range_inner(&mut self, dot: &Value<'a>, b: &'a Branch, out: &mut String) -> ER<()> {
         let val = self.eval_pipeline(dot, &b.pipe)?;
         let mark = self.vars.len();
-        let ctx = RangeCtx(&b.pipe);
+        let ctx = RangeCtx(b);
         let items: Vec<(Value<'a>, Value<'a>)> = match &val {
             Value::List(l) => l
                 .iter()
@@ -605,11 +605,12 @@ impl fmt::Display for CtxDisplay<'_> {
     }
 }
 
-struct RangeCtx<'p>(&'p Pipe);
+/// Go's text of a `{{range}}` node, the context of range errors.
+struct RangeCtx<'p>(&'p Branch);
 
 impl fmt::Display for RangeCtx<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{{{{range {}}}}}", self.0)
+        super::parse::write_branch(f, "range", self.0)
     }
 }
 

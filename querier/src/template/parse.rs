@@ -162,6 +162,31 @@ impl fmt::Display for Pipe {
     }
 }
 
+impl fmt::Display for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Node::Text(t) => f.write_str(t),
+            Node::Action(p) => write!(f, "{{{{{p}}}}}"),
+            Node::If(b) => write_branch(f, "if", b),
+            Node::Range(b) => write_branch(f, "range", b),
+            Node::With(b) => write_branch(f, "with", b),
+            Node::Break => f.write_str("{{break}}"),
+            Node::Continue => f.write_str("{{continue}}"),
+        }
+    }
+}
+
+/// Go's `BranchNode.String()`: `{{if pipe}}list{{else}}list{{end}}`.
+pub(crate) fn write_branch(f: &mut fmt::Formatter<'_>, name: &str, b: &Branch) -> fmt::Result {
+    write!(f, "{{{{{name} {}}}}}", b.pipe)?;
+    b.list.iter().try_for_each(|n| write!(f, "{n}"))?;
+    if let Some(e) = &b.else_list {
+        f.write_str("{{else}}")?;
+        e.iter().try_for_each(|n| write!(f, "{n}"))?;
+    }
+    f.write_str("{{end}}")
+}
+
 /// Parses `src`; errors are formatted as Go does (`template: NAME:LINE: MSG`).
 pub(crate) fn parse(name: &str, src: &str) -> Result<List, String> {
     let toks = lexer::lex(src).map_err(|e| err_text(name, src, e.pos, &e.msg))?;
