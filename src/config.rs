@@ -1005,6 +1005,22 @@ pub struct QuerierConfig {
     /// Legacy query timeout (accepted; use `limits_config.query_timeout`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub query_timeout: Option<Duration>,
+    /// Fenrir only: the LogQL syntax accepted. `loki-3` (default) accepts everything
+    /// Loki 3.x does; `loki-2.9` also rejects what Loki 2.9 rejects (`|= "a" or "b"`),
+    /// to answer exactly like a Loki 2.9 installation.
+    pub logql_dialect: LogqlDialect,
+}
+
+/// The LogQL syntax a querier accepts (`querier.logql_dialect`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub enum LogqlDialect {
+    /// Loki 3.x syntax.
+    #[default]
+    #[serde(rename = "loki-3")]
+    Loki3,
+    /// Loki 2.9 syntax.
+    #[serde(rename = "loki-2.9")]
+    Loki29,
 }
 
 impl Default for QuerierConfig {
@@ -1020,6 +1036,7 @@ impl Default for QuerierConfig {
             per_request_limits_enabled: false,
             engine: EngineConfig::default(),
             query_timeout: None,
+            logql_dialect: LogqlDialect::default(),
         }
     }
 }
@@ -1303,6 +1320,10 @@ impl Config {
         querier::QueryLimits {
             max_entries_limit_per_query: self.limits_config.max_entries_limit_per_query,
             max_query_series: self.limits_config.max_query_series,
+            dialect: match self.querier.logql_dialect {
+                LogqlDialect::Loki3 => logql::Dialect::LOKI_3,
+                LogqlDialect::Loki29 => logql::Dialect::LOKI_2_9,
+            },
         }
     }
 

@@ -438,7 +438,13 @@ fn conformance_cases() {
     let src = MemorySource::new();
     load_dataset(&src, &dir.join("dataset.json"));
     let sources: Vec<Arc<dyn LogSource>> = vec![Arc::new(src)];
-    let querier = Arc::new(Querier::with_sources(sources, QueryLimits::default()));
+    let querier = Arc::new(Querier::with_sources(
+        sources,
+        QueryLimits {
+            dialect: logql::Dialect::LOKI_2_9,
+            ..QueryLimits::default()
+        },
+    ));
     let fe = Frontend::new(querier, FrontendConfig::default());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -139,6 +139,17 @@ pub struct Dialect {
     pub line_filter_or: bool,
 }
 
+impl Dialect {
+    /// Loki 3.x: what Fenrir accepts by default.
+    pub const LOKI_3: Dialect = Dialect {
+        line_filter_or: true,
+    };
+    /// Loki 2.9: rejects the syntax Loki 3 added (what the conformance corpus pins).
+    pub const LOKI_2_9: Dialect = Dialect {
+        line_filter_or: false,
+    };
+}
+
 /// The marker of the custom error raised when a log query is used where a metric
 /// query is required; reported as `unexpected <next token>`.
 pub(crate) const NOT_METRIC: &str = "\u{0}not-metric";

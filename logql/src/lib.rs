@@ -36,7 +36,7 @@ pub use labels::LabelSet;
 pub use matcher::{LabelMatcher, MatchOp};
 pub use printer::format_query;
 
-/// Parses and validates a whole LogQL query.
+/// Parses and validates a whole LogQL query as Loki 3.x does.
 pub fn parse_expr(query: &str) -> Result<Expr, ParseError> {
     parser::parse_expr(query)
 }

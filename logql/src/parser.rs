@@ -12,10 +12,9 @@ use crate::matcher::{LabelMatcher, MatchOp};
 /// Loki's limit on query length (`len(input) >= 5120` is rejected).
 pub const MAX_INPUT_SIZE: usize = 5120;
 
-/// Parses and validates a whole query the way Loki 2.9 does (the dialect the
-/// conformance corpus pins).
+/// Parses and validates a whole query the way Loki 3.x does.
 pub fn parse_expr(query: &str) -> Result<Expr, ParseError> {
-    parse_expr_with(query, Dialect::default())
+    parse_expr_with(query, Dialect::LOKI_3)
 }
 
 /// Parses and validates a whole query with an explicit [`Dialect`] (e.g. Loki 3's

@@ -40,7 +40,7 @@ fn parser_errors_match_loki() {
         let query = case["params"]["query"].as_str().unwrap_or("");
         let expected = case["expected"].as_str().unwrap();
         checked += 1;
-        match logql::parse_expr(query) {
+        match logql::parse_expr_with(query, logql::Dialect::LOKI_2_9) {
             Ok(e) => failures.push(format!("{name}: parsed OK ({e:?}), want {expected:?}")),
             Err(e) if e.to_string() == expected => {}
             Err(e) => failures.push(format!(
@@ -75,7 +75,7 @@ fn every_200_query_parses() {
             queries.extend(ms.iter().filter_map(|m| m.as_str().map(String::from)));
         }
         for q in queries {
-            if let Err(e) = logql::parse_expr(&q) {
+            if let Err(e) = logql::parse_expr_with(&q, logql::Dialect::LOKI_2_9) {
                 failures.push(format!("{name}: {q}\n   {e}"));
             }
         }

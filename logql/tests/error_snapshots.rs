@@ -74,7 +74,7 @@ const QUERIES: &[&str] = &[
 fn error_messages() {
     let mut out = String::new();
     for q in QUERIES {
-        let res = match logql::parse_expr(q) {
+        let res = match logql::parse_expr_with(q, logql::Dialect::LOKI_2_9) {
             Ok(e) => format!("OK {e}"),
             Err(e) => e.to_string(),
         };

@@ -96,7 +96,7 @@ fn line_filters() {
 }
 
 #[test]
-fn line_filter_or_is_loki3_only() {
+fn line_filter_or_is_loki3_syntax() {
     let loki3 = Dialect {
         line_filter_or: true,
     };
@@ -124,9 +124,15 @@ fn line_filter_or_is_loki3_only() {
             .to_string(),
         r#"{a="b"} |= "x" or "y""#
     );
-    // Loki 2.9 (the default) rejects it
+    // the default is Loki 3; the Loki 2.9 dialect rejects it with Loki 2.9's text
     assert_eq!(
-        err(r#"{a="b"} |= "x" or "y""#),
+        parse_expr(r#"{a="b"} |= "x" or "y""#).unwrap(),
+        parse_expr_with(r#"{a="b"} |= "x" or "y""#, loki3).unwrap()
+    );
+    assert_eq!(
+        parse_expr_with(r#"{a="b"} |= "x" or "y""#, Dialect::LOKI_2_9)
+            .unwrap_err()
+            .to_string(),
         "parse error at line 1, col 19: syntax error: unexpected STRING"
     );
 }

@@ -92,7 +92,7 @@ impl Querier {
     }
 
     async fn range_inner(&self, tenant: &str, q: &RangeQuery) -> Result<QueryResponse> {
-        let expr = logql::parse_expr(&q.query)?;
+        let expr = logql::parse_expr_with(&q.query, self.limits.dialect)?;
         match expr {
             Expr::Log(log) => {
                 let window = LogWindow {
@@ -146,7 +146,7 @@ impl Querier {
     }
 
     async fn instant_inner(&self, tenant: &str, q: &InstantQuery) -> Result<QueryResponse> {
-        let expr = logql::parse_expr(&q.query)?;
+        let expr = logql::parse_expr_with(&q.query, self.limits.dialect)?;
         match expr {
             Expr::Log(log) => {
                 let window = LogWindow {

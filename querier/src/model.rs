@@ -51,6 +51,8 @@ pub struct QueryLimits {
     pub max_entries_limit_per_query: u32,
     /// `max_query_series` (Loki default 500).
     pub max_query_series: usize,
+    /// The LogQL syntax accepted (Loki 3 by default; Loki 2.9 rejects `|= "a" or "b"`).
+    pub dialect: logql::Dialect,
 }
 
 impl Default for QueryLimits {
@@ -58,6 +60,7 @@ impl Default for QueryLimits {
         Self {
             max_entries_limit_per_query: 5000,
             max_query_series: 500,
+            dialect: logql::Dialect::LOKI_3,
         }
     }
 }

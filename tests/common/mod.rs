@@ -112,6 +112,8 @@ impl Config {
             .set("limits_config.ingestion_burst_size_mb", 200)
             .set("ingester.chunk_idle_period", "12h")
             .set("ingester.max_chunk_age", "24h")
+            // the corpus was recorded from Loki 2.9.9, which rejects Loki 3-only syntax
+            .set("querier.logql_dialect", "loki-2.9")
     }
 
     /// The YAML text of this config.

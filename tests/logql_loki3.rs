@@ -1,0 +1,82 @@
+//! Syntax newer than Loki 2.9, written from Loki 3.x's documentation, against the real
+//! server with its default (`loki-3`) dialect; and the `loki-2.9` dialect rejecting it
+//! with Loki 2.9's exact error.
+
+mod common;
+
+use common::{Config, Fenrir, values};
+use serde_json::json;
+
+const BASE: i64 = 1_795_132_800_000_000_000;
+
+async fn pushed(config: Config) -> Fenrir {
+    let f = Fenrir::start(config.set("limits_config.reject_old_samples", false)).await;
+    let body = json!({"streams": [{
+        "stream": {"job": "l3"},
+        "values": values(&[
+            (BASE, "GET /a 200"),
+            (BASE + 1, "POST /b 500"),
+            (BASE + 2, "PUT /c 404"),
+            (BASE + 3, "GET /d 500"),
+        ]),
+    }]});
+    f.push_ok(None, &body).await;
+    f
+}
+
+fn lines(streams: &serde_json::Value) -> Vec<String> {
+    streams[0]["values"]
+        .as_array()
+        .map(|v| {
+            v.iter()
+                .filter_map(|e| e[1].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn or_line_filters_and_pattern_filters_work_by_default() {
+    let f = pushed(Config::new()).await;
+    let q = |query: &'static str| {
+        let f = &f;
+        async move {
+            lines(
+                &f.streams(None, query, BASE, BASE + 10, 100, "forward")
+                    .await,
+            )
+        }
+    };
+    assert_eq!(
+        q(r#"{job="l3"} |= "POST" or "PUT""#).await,
+        ["POST /b 500", "PUT /c 404"]
+    );
+    assert_eq!(q(r#"{job="l3"} != "GET" or "PUT""#).await, ["POST /b 500"]);
+    assert_eq!(
+        q(r#"{job="l3"} |> "<_> <_> 500""#).await,
+        ["POST /b 500", "GET /d 500"]
+    );
+    assert_eq!(
+        q(r#"{job="l3"} !> "GET <_>""#).await,
+        ["POST /b 500", "PUT /c 404"]
+    );
+}
+
+#[tokio::test]
+async fn loki_2_9_dialect_rejects_or_with_loki_2_9_error() {
+    let f = pushed(Config::new().set("querier.logql_dialect", "loki-2.9")).await;
+    let r = f
+        .query_range(
+            None,
+            r#"{job="l3"} |= "x" or "y""#,
+            BASE,
+            BASE + 10,
+            100,
+            "forward",
+        )
+        .await;
+    r.assert_error(
+        400,
+        "parse error at line 1, col 22: syntax error: unexpected STRING",
+    );
+}
