@@ -80,3 +80,58 @@ async fn loki_2_9_dialect_rejects_or_with_loki_2_9_error() {
         "parse error at line 1, col 22: syntax error: unexpected STRING",
     );
 }
+
+#[tokio::test]
+async fn structured_metadata_becomes_labels_in_queries() {
+    let f = Fenrir::start(Config::new().set("limits_config.reject_old_samples", false)).await;
+    let body = json!({"streams": [{
+        "stream": {"job": "sm"},
+        "values": [
+            [BASE.to_string(), "with metadata", {"trace_id": "abc"}],
+            [(BASE + 1).to_string(), "without metadata"],
+        ],
+    }]});
+    f.push_ok(None, &body).await;
+    // as Loki 3 answers without `categorize-labels`: metadata joins the stream labels
+    let streams = f
+        .streams(None, r#"{job="sm"}"#, BASE, BASE + 10, 100, "forward")
+        .await;
+    assert_eq!(
+        streams,
+        json!([
+            {"stream": {"job": "sm"}, "values": [[(BASE + 1).to_string(), "without metadata"]]},
+            {"stream": {"job": "sm", "trace_id": "abc"}, "values": [[BASE.to_string(), "with metadata"]]},
+        ])
+    );
+    let filtered = f
+        .streams(
+            None,
+            r#"{job="sm"} | trace_id="abc""#,
+            BASE,
+            BASE + 10,
+            100,
+            "forward",
+        )
+        .await;
+    assert_eq!(lines(&filtered), ["with metadata"]);
+    let r = f
+        .get(
+            "/loki/api/v1/query",
+            &[
+                (
+                    "query",
+                    r#"sum by (trace_id) (count_over_time({job="sm"}[1m]))"#.to_string(),
+                ),
+                ("time", (BASE + 1_000_000_000).to_string()),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(
+        common::vector_of(&r),
+        json!([
+            {"metric": {}, "value": [1_795_132_801, "1"]},
+            {"metric": {"trace_id": "abc"}, "value": [1_795_132_801, "1"]},
+        ])
+    );
+}

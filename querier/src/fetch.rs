@@ -68,6 +68,15 @@ impl Fetched {
         }
         serde_json::from_str(meta.value(r as usize)).unwrap_or_default()
     }
+
+    /// True when some entry of `stream` carries structured metadata, which becomes labels
+    /// (so the stream cannot take the engine's fast path).
+    pub fn has_metadata(&self, stream: &StreamRows) -> bool {
+        stream.rows.iter().any(|&(b, r)| {
+            let meta = &self.batches[b as usize].meta;
+            meta.null_count() < meta.len() && !meta.is_null(r as usize)
+        })
+    }
 }
 
 /// Which sources know which streams.
@@ -271,4 +280,31 @@ fn merge_stream(labels: LabelSet, batches: &[BatchCols], runs: Vec<Run>) -> Stre
         }
     }
     StreamRows { labels, ts, rows }
+}
+
+/// The pipeline for streams whose entries carry structured metadata: the query's own
+/// pipeline, or else an empty one, whose `process` turns the metadata into labels.
+pub(crate) enum MetadataPipeline<'a> {
+    /// The query has a pipeline.
+    Query(&'a Pipeline),
+    /// The query has none: an empty pipeline (`None` only if it could not be built).
+    Empty(Option<Pipeline>),
+}
+
+impl<'a> MetadataPipeline<'a> {
+    /// Wraps the query's pipeline, building an empty one when there is none.
+    pub fn new(query: Option<&'a Pipeline>) -> Self {
+        match query {
+            Some(p) => MetadataPipeline::Query(p),
+            None => MetadataPipeline::Empty(Pipeline::new(&[], None).ok()),
+        }
+    }
+
+    /// The pipeline to run entries with metadata through.
+    pub fn get(&self) -> Option<&Pipeline> {
+        match self {
+            MetadataPipeline::Query(p) => Some(p),
+            MetadataPipeline::Empty(p) => p.as_ref(),
+        }
+    }
 }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use logql::LabelSet;
 use rayon::prelude::*;
 
-use crate::fetch::{Fetched, StreamRows};
+use crate::fetch::{Fetched, MetadataPipeline, StreamRows};
 use crate::model::{Direction, Stream};
 use crate::pipeline::Pipeline;
 
@@ -41,11 +41,19 @@ pub(crate) fn eval_logs(
     } else {
         limit
     };
+    let metadata_pipeline = MetadataPipeline::new(pipeline);
     let pipeline = pipeline.filter(|p| !p.is_filter_only());
     let mut cands: Vec<Candidate> = fetched
         .streams
         .par_iter()
-        .flat_map_iter(|s| stream_candidates(fetched, s, pipeline, per_stream, direction))
+        .flat_map_iter(|s| {
+            let p = if fetched.has_metadata(s) {
+                metadata_pipeline.get()
+            } else {
+                pipeline
+            };
+            stream_candidates(fetched, s, p, per_stream, direction)
+        })
         .collect();
     match direction {
         Direction::Forward => cands.sort_by(|a, b| {

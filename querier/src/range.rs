@@ -13,7 +13,7 @@ use logql::ast::{RangeAggregation, RangeOp};
 use logql::{LabelSet, MatchOp};
 use rayon::prelude::*;
 
-use crate::fetch::Fetched;
+use crate::fetch::{Fetched, MetadataPipeline};
 use crate::matrix::{SeriesVals, Steps, group_labels};
 use crate::pipeline::Pipeline;
 use crate::{QueryError, Result};
@@ -84,7 +84,8 @@ pub(crate) fn pipeline_error(labels: &LabelSet) -> QueryError {
 fn samples(agg: &RangeAggregation, input: &RangeInput) -> Vec<SampleSeries> {
     let fetched = &input.fetched;
     let bytes = matches!(agg.op, RangeOp::Bytes | RangeOp::BytesRate);
-    let pipeline = input
+    let metadata_pipeline = MetadataPipeline::new(input.pipeline.as_ref());
+    let fast_pipeline = input
         .pipeline
         .as_ref()
         .filter(|p| agg.range.unwrap.is_some() || !p.is_filter_only());
@@ -94,6 +95,11 @@ fn samples(agg: &RangeAggregation, input: &RangeInput) -> Vec<SampleSeries> {
         .par_iter()
         .map(|s| {
             let n = s.ts.len();
+            let pipeline = if fetched.has_metadata(s) {
+                metadata_pipeline.get()
+            } else {
+                fast_pipeline
+            };
             match pipeline {
                 None => {
                     let labels = match grouping {

@@ -60,6 +60,20 @@ fn params_or_400(
     Params::from_request(headers, query, body).map_err(ApiError::bad_request)
 }
 
+/// The tenant (401 without one when auth is on) and the parameters (400 when they do not
+/// parse) of a query request.
+fn tenant_and_params<B: Backend>(
+    state: &AppState<B>,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: &[u8],
+) -> Result<(String, Params), Response> {
+    let tenant = tenant::query_tenant(headers, state.auth_enabled, state.multi_tenant)
+        .map_err(IntoResponse::into_response)?;
+    let params = params_or_400(headers, query, body).map_err(IntoResponse::into_response)?;
+    Ok((tenant, params))
+}
+
 async fn run_query<B, F>(state: &AppState<B>, fut: F, legacy: bool) -> Response
 where
     B: Backend,
@@ -79,13 +93,9 @@ pub async fn query_range<B: Backend>(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    let tenant = match tenant::query_tenant(&headers, state.auth_enabled, state.multi_tenant) {
-        Ok(t) => t,
-        Err(e) => return e.into_response(),
-    };
-    let params = match params_or_400(&headers, query.as_deref(), &body) {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
+    let (tenant, params) = match tenant_and_params(&state, &headers, query.as_deref(), &body) {
+        Ok(tp) => tp,
+        Err(r) => return r,
     };
     let q = match params::parse_range_query(&params, params::now_ns()) {
         Ok(q) => q,
@@ -101,13 +111,9 @@ pub async fn query_instant<B: Backend>(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    let tenant = match tenant::query_tenant(&headers, state.auth_enabled, state.multi_tenant) {
-        Ok(t) => t,
-        Err(e) => return e.into_response(),
-    };
-    let params = match params_or_400(&headers, query.as_deref(), &body) {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
+    let (tenant, params) = match tenant_and_params(&state, &headers, query.as_deref(), &body) {
+        Ok(tp) => tp,
+        Err(r) => return r,
     };
     let q = match params::parse_instant_query(&params, params::now_ns()) {
         Ok(q) => q,
@@ -124,13 +130,9 @@ pub async fn legacy_query<B: Backend>(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    let tenant = match tenant::query_tenant(&headers, state.auth_enabled, state.multi_tenant) {
-        Ok(t) => t,
-        Err(e) => return e.into_response(),
-    };
-    let params = match params_or_400(&headers, query.as_deref(), &body) {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
+    let (tenant, params) = match tenant_and_params(&state, &headers, query.as_deref(), &body) {
+        Ok(tp) => tp,
+        Err(r) => return r,
     };
     let mut q = match params::parse_range_query(&params, params::now_ns()) {
         Ok(q) => q,
