@@ -93,14 +93,15 @@ async fn structured_metadata_becomes_labels_in_queries() {
     }]});
     f.push_ok(None, &body).await;
     // as Loki 3 answers without `categorize-labels`: metadata joins the stream labels
+    // (streams_of sorts by the label key)
     let streams = f
         .streams(None, r#"{job="sm"}"#, BASE, BASE + 10, 100, "forward")
         .await;
     assert_eq!(
         streams,
         json!([
-            {"stream": {"job": "sm"}, "values": [[(BASE + 1).to_string(), "without metadata"]]},
             {"stream": {"job": "sm", "trace_id": "abc"}, "values": [[BASE.to_string(), "with metadata"]]},
+            {"stream": {"job": "sm"}, "values": [[(BASE + 1).to_string(), "without metadata"]]},
         ])
     );
     let filtered = f
@@ -130,8 +131,8 @@ async fn structured_metadata_becomes_labels_in_queries() {
     assert_eq!(
         common::vector_of(&r),
         json!([
-            {"metric": {}, "value": [1_795_132_801, "1"]},
             {"metric": {"trace_id": "abc"}, "value": [1_795_132_801, "1"]},
+            {"metric": {}, "value": [1_795_132_801, "1"]},
         ])
     );
 }
