@@ -67,10 +67,10 @@ fn tenant_and_params<B: Backend>(
     headers: &HeaderMap,
     query: Option<&str>,
     body: &[u8],
-) -> Result<(String, Params), Response> {
+) -> Result<(String, Params), Box<Response>> {
     let tenant = tenant::query_tenant(headers, state.auth_enabled, state.multi_tenant)
-        .map_err(IntoResponse::into_response)?;
-    let params = params_or_400(headers, query, body).map_err(IntoResponse::into_response)?;
+        .map_err(|e| Box::new(e.into_response()))?;
+    let params = params_or_400(headers, query, body).map_err(|e| Box::new(e.into_response()))?;
     Ok((tenant, params))
 }
 
@@ -95,7 +95,7 @@ pub async fn query_range<B: Backend>(
 ) -> Response {
     let (tenant, params) = match tenant_and_params(&state, &headers, query.as_deref(), &body) {
         Ok(tp) => tp,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let q = match params::parse_range_query(&params, params::now_ns()) {
         Ok(q) => q,
@@ -113,7 +113,7 @@ pub async fn query_instant<B: Backend>(
 ) -> Response {
     let (tenant, params) = match tenant_and_params(&state, &headers, query.as_deref(), &body) {
         Ok(tp) => tp,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let q = match params::parse_instant_query(&params, params::now_ns()) {
         Ok(q) => q,
@@ -132,7 +132,7 @@ pub async fn legacy_query<B: Backend>(
 ) -> Response {
     let (tenant, params) = match tenant_and_params(&state, &headers, query.as_deref(), &body) {
         Ok(tp) => tp,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let mut q = match params::parse_range_query(&params, params::now_ns()) {
         Ok(q) => q,
