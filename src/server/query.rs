@@ -60,18 +60,21 @@ fn params_or_400(
     Params::from_request(headers, query, body).map_err(ApiError::bad_request)
 }
 
-/// The tenant (401 without one when auth is on) and the parameters (400 when they do not
-/// parse) of a query request.
-fn tenant_and_params<B: Backend>(
+/// The tenant (401 without one when auth is on), the parameters and the query `parse`
+/// reads from them (400 when either does not parse) of a query request.
+fn parse_request<B: Backend, Q, E: std::fmt::Display>(
     state: &AppState<B>,
     headers: &HeaderMap,
     query: Option<&str>,
     body: &[u8],
-) -> Result<(String, Params), Box<Response>> {
+    parse: impl FnOnce(&Params, i64) -> Result<Q, E>,
+) -> Result<(String, Params, Q), Box<Response>> {
     let tenant = tenant::query_tenant(headers, state.auth_enabled, state.multi_tenant)
         .map_err(|e| Box::new(e.into_response()))?;
     let params = params_or_400(headers, query, body).map_err(|e| Box::new(e.into_response()))?;
-    Ok((tenant, params))
+    let q = parse(&params, params::now_ns())
+        .map_err(|e| Box::new(error_response(StatusCode::BAD_REQUEST, e)))?;
+    Ok((tenant, params, q))
 }
 
 async fn run_query<B, F>(state: &AppState<B>, fut: F, legacy: bool) -> Response
@@ -93,13 +96,15 @@ pub async fn query_range<B: Backend>(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    let (tenant, params) = match tenant_and_params(&state, &headers, query.as_deref(), &body) {
-        Ok(tp) => tp,
+    let (tenant, _, q) = match parse_request(
+        &state,
+        &headers,
+        query.as_deref(),
+        &body,
+        params::parse_range_query,
+    ) {
+        Ok(r) => r,
         Err(r) => return *r,
-    };
-    let q = match params::parse_range_query(&params, params::now_ns()) {
-        Ok(q) => q,
-        Err(e) => return error_response(StatusCode::BAD_REQUEST, e),
     };
     run_query(&state, state.backend.query_range(&tenant, &q), false).await
 }
@@ -111,13 +116,15 @@ pub async fn query_instant<B: Backend>(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    let (tenant, params) = match tenant_and_params(&state, &headers, query.as_deref(), &body) {
-        Ok(tp) => tp,
+    let (tenant, _, q) = match parse_request(
+        &state,
+        &headers,
+        query.as_deref(),
+        &body,
+        params::parse_instant_query,
+    ) {
+        Ok(r) => r,
         Err(r) => return *r,
-    };
-    let q = match params::parse_instant_query(&params, params::now_ns()) {
-        Ok(q) => q,
-        Err(e) => return error_response(StatusCode::BAD_REQUEST, e),
     };
     run_query(&state, state.backend.query_instant(&tenant, &q), false).await
 }
@@ -130,13 +137,15 @@ pub async fn legacy_query<B: Backend>(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    let (tenant, params) = match tenant_and_params(&state, &headers, query.as_deref(), &body) {
-        Ok(tp) => tp,
+    let (tenant, params, mut q) = match parse_request(
+        &state,
+        &headers,
+        query.as_deref(),
+        &body,
+        params::parse_range_query,
+    ) {
+        Ok(r) => r,
         Err(r) => return *r,
-    };
-    let mut q = match params::parse_range_query(&params, params::now_ns()) {
-        Ok(q) => q,
-        Err(e) => return error_response(StatusCode::BAD_REQUEST, e),
     };
     let regexp = params.get("regexp");
     if !regexp.is_empty() {
