@@ -19,6 +19,23 @@ mkdir -p "$WORK"
 
 log() { printf '[test.sh] %s\n' "$*" >&2; }
 
+# apt packages the tests need, installed only when missing
+apt_install() {
+    local SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO=sudo
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends "$@"
+}
+# tzdata: line_format's toDateInZone loads named zones from /usr/share/zoneinfo, as Go does
+if [[ ! -f /usr/share/zoneinfo/Europe/Paris ]]; then
+    log "installing tzdata"
+    DEBIAN_FRONTEND=noninteractive apt_install tzdata
+fi
+# node + npm: the winston-loki client test
+if ! command -v npm >/dev/null; then
+    log "installing nodejs and npm"
+    apt_install nodejs npm
+fi
+
 # --- Python: moto (S3) and python-logging-loki ---------------------------------------
 py_stamp=$WORK/venv.stamp
 if [[ ! -x $VENV/bin/python || ! -f $py_stamp || "$(cat "$py_stamp")" != "${PY_PKGS[*]}" ]]; then
@@ -28,9 +45,7 @@ if [[ ! -x $VENV/bin/python || ! -f $py_stamp || "$(cat "$py_stamp")" != "${PY_P
         # Debian ships venv/ensurepip separately
         log "python3 -m venv failed; installing python3-venv with apt-get"
         rm -rf "$VENV"
-        SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO=sudo
-        $SUDO apt-get update -qq
-        $SUDO apt-get install -y -qq --no-install-recommends python3-venv
+        apt_install python3-venv
         python3 -m venv "$VENV"
     fi
     "$VENV/bin/pip" install --quiet --disable-pip-version-check "${PY_PKGS[@]}"

@@ -1,10 +1,11 @@
 //! Loki-style command line: single-dash Go flags (`-config.file=x`, `-config.file x`,
 //! `--config.file x`), booleans with or without `=true`.
 //!
-//! Supported: `-config.file`, `-config.expand-env`, `-target` (only `all`), `-version`,
+//! Supported: `-config.file`, `-config.expand-env`, `-target`, `-version`,
 //! `-verify-config`, `-print-config-stderr`, `-help`, and a few overrides that win over
 //! the file as in Loki: `-server.http-listen-address`, `-server.http-listen-port`,
-//! `-server.grpc-listen-port`, `-log.level`, `-auth.enabled`.
+//! `-server.grpc-listen-port`, `-log.level`, `-auth.enabled`, `-querier.frontend-address`,
+//! `-querier.max-concurrent`, `-ingester.client.addresses`.
 
 use std::path::PathBuf;
 
@@ -52,6 +53,9 @@ const VALUE_FLAGS: &[&str] = &[
     "server.http-listen-port",
     "server.grpc-listen-port",
     "log.level",
+    "querier.frontend-address",
+    "querier.max-concurrent",
+    "ingester.client.addresses",
 ];
 
 /// Usage text for `-help`.
@@ -61,13 +65,20 @@ pub const USAGE: &str = "Usage of fenrir:
   -config.expand-env
         Expand ${VAR} and ${VAR:-default} in the config file from the environment.
   -target string
-        Components to run; only \"all\" (single binary) is supported. (default \"all\")
+        Components to run: all, read, write, backend, query-frontend, querier, ingester,
+        distributor. (default \"all\")
   -server.http-listen-address string
         HTTP listen address.
   -server.http-listen-port int
         HTTP listen port. (default 3100)
   -server.grpc-listen-port int
         gRPC listen port. (default 9095)
+  -querier.frontend-address string
+        Address of the query frontend a querier pulls work from (frontend_worker.frontend_address).
+  -querier.max-concurrent int
+        Sub-queries a querier runs at once. (default 10)
+  -ingester.client.addresses string
+        Comma-separated gRPC addresses of the write processes a querier reads from.
   -log.level value
         Only log messages with the given severity or above: debug, info, warn, error.
   -auth.enabled
@@ -152,6 +163,24 @@ impl Cli {
                 "server.http-listen-port" => config.server.http_listen_port = port(value)?,
                 "server.grpc-listen-port" => config.server.grpc_listen_port = port(value)?,
                 "log.level" => config.server.log_level = value.clone(),
+                "querier.frontend-address" => {
+                    config.frontend_worker.frontend_address = value.clone();
+                }
+                "querier.max-concurrent" => {
+                    config.querier.max_concurrent = value.parse().map_err(|_| {
+                        CliError(format!(
+                            "invalid value {value:?} for flag -{flag}: parse error"
+                        ))
+                    })?;
+                }
+                "ingester.client.addresses" => {
+                    config.ingester_client.addresses = value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|a| !a.is_empty())
+                        .map(str::to_string)
+                        .collect();
+                }
                 "auth.enabled" => config.auth_enabled = value == "true",
                 other => return Err(CliError(format!("flag provided but not defined: -{other}"))),
             }
@@ -233,7 +262,7 @@ mod tests {
         assert!(!cfg.auth_enabled);
         assert_eq!(
             cfg.validate().unwrap_err().to_string(),
-            "invalid config: target \"querier\" is not supported: only \"all\" (single binary) is available"
+            "invalid config: frontend_worker.frontend_address: a querier needs the query frontend's gRPC address"
         );
         let bad = parse_str(&["-server.http-listen-port=x"]).unwrap();
         assert!(bad.apply(&mut cfg).is_err());

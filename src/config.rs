@@ -48,7 +48,9 @@ pub enum ConfigError {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
-    /// Which components to run; only `all` (single binary) is supported.
+    /// Which components to run (`-target`): `all` (single binary), Loki's
+    /// simple-scalable `read`/`write`/`backend`, or one of `query-frontend`, `querier`,
+    /// `ingester`, `distributor` (see [`crate::target::Target`]).
     pub target: String,
     /// Require `X-Scope-OrgID` on every request (Loki default true); when false every
     /// request belongs to tenant `fake`.
@@ -109,12 +111,10 @@ pub struct Config {
     /// Runtime (per-tenant overrides) config (accepted, not applied yet).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runtime_config: Option<Value>,
-    /// Ingester gRPC client (accepted and ignored).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ingester_client: Option<Value>,
-    /// Frontend worker (accepted and ignored).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub frontend_worker: Option<Value>,
+    /// How queriers reach ingesters.
+    pub ingester_client: IngesterClientConfig,
+    /// How a querier process connects to the query frontend.
+    pub frontend_worker: FrontendWorkerConfig,
     /// Operational settings (accepted and ignored).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operational_config: Option<Value>,
@@ -157,8 +157,8 @@ impl Default for Config {
             index_gateway: None,
             pattern_ingester: None,
             runtime_config: None,
-            ingester_client: None,
-            frontend_worker: None,
+            ingester_client: IngesterClientConfig::default(),
+            frontend_worker: FrontendWorkerConfig::default(),
             operational_config: None,
             bloom_gateway: None,
             bloom_compactor: None,
@@ -585,6 +585,8 @@ pub struct LimitsConfig {
     pub max_query_lookback: Duration,
     /// Sub-queries run in parallel per query (default 32).
     pub max_query_parallelism: u32,
+    /// Queriers one tenant's sub-queries may use; 0 means all (default 0).
+    pub max_queriers_per_tenant: u32,
     /// TSDB sub-query parallelism (default 128).
     pub tsdb_max_query_parallelism: u32,
     /// Split range queries by this interval (Loki 2.9 home of the option, default 30m).
@@ -677,6 +679,7 @@ impl Default for LimitsConfig {
             max_query_length: Duration::secs(721 * 3600),
             max_query_lookback: Duration::default(),
             max_query_parallelism: 32,
+            max_queriers_per_tenant: 0,
             tsdb_max_query_parallelism: 128,
             split_queries_by_interval: None,
             split_metadata_queries_by_interval: Duration::secs(86_400),
@@ -980,6 +983,69 @@ impl Default for FrontendConfig {
     }
 }
 
+/// `frontend_worker`: a querier process's connection to the query frontend.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FrontendWorkerConfig {
+    /// The query frontend's gRPC address (`host:grpc_listen_port`); required by
+    /// `-target=querier`.
+    pub frontend_address: String,
+    /// Query scheduler address (accepted; Fenrir has no separate scheduler).
+    pub scheduler_address: String,
+    /// DNS re-resolution period (accepted and ignored).
+    pub dns_lookup_duration: Duration,
+    /// Deprecated worker concurrency (accepted; `querier.max_concurrent` is used).
+    pub parallelism: u32,
+    /// Match `querier.max_concurrent` (accepted; always true).
+    pub match_max_concurrent: bool,
+    /// Querier id reported to the frontend (default: the hostname and port).
+    pub id: String,
+    /// gRPC client settings (accepted and ignored).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grpc_client_config: Option<Value>,
+    /// gRPC client settings for the frontend (accepted and ignored).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query_frontend_grpc_client: Option<Value>,
+    /// gRPC client settings for the scheduler (accepted and ignored).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query_scheduler_grpc_client: Option<Value>,
+}
+
+impl Default for FrontendWorkerConfig {
+    fn default() -> Self {
+        Self {
+            frontend_address: String::new(),
+            scheduler_address: String::new(),
+            dns_lookup_duration: Duration::secs(10),
+            parallelism: 10,
+            match_max_concurrent: true,
+            id: String::new(),
+            grpc_client_config: None,
+            query_frontend_grpc_client: None,
+            query_scheduler_grpc_client: None,
+        }
+    }
+}
+
+/// `ingester_client`: how queriers reach ingesters.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngesterClientConfig {
+    /// Fenrir: gRPC addresses (`host:grpc_listen_port`) of the ingesters a querier in
+    /// another process reads recent data from. Loki discovers them through its ring;
+    /// Fenrir takes the list. Empty: no remote ingesters.
+    pub addresses: Vec<String>,
+    /// Connection pool (accepted and ignored).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool_config: Option<Value>,
+    /// Request timeout (accepted and ignored).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote_timeout: Option<Duration>,
+    /// gRPC client settings (accepted and ignored).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grpc_client_config: Option<Value>,
+}
+
 /// `querier`.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -1153,11 +1219,16 @@ impl Config {
     /// Checks rules that span options; the message names the offending option.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |m: String| Err(ConfigError::Invalid(m));
-        if self.target != "all" {
-            return invalid(format!(
-                "target {:?} is not supported: only \"all\" (single binary) is available",
-                self.target
-            ));
+        if let Err(e) = crate::target::Target::parse(&self.target) {
+            return invalid(e);
+        }
+        let target = crate::target::Target::parse(&self.target).unwrap_or_default();
+        if target == crate::target::Target::Querier
+            && self.frontend_worker.frontend_address.is_empty()
+        {
+            return invalid(
+                "frontend_worker.frontend_address: a querier needs the query frontend's gRPC address".to_string(),
+            );
         }
         if !matches!(
             self.server.log_level.as_str(),
@@ -1339,8 +1410,41 @@ impl Config {
 
     /// The query frontend's settings.
     pub fn frontend_config(&self) -> frontend::FrontendConfig {
+        let l = &self.limits_config;
+        let cache_mb = self
+            .query_range
+            .results_cache
+            .as_ref()
+            .and_then(|v| {
+                v.get("cache")?
+                    .get("embedded_cache")?
+                    .get("max_size_mb")?
+                    .as_u64()
+            })
+            .unwrap_or(100);
         frontend::FrontendConfig {
             split_queries_by_interval: self.split_queries_by_interval(),
+            max_outstanding_per_tenant: usize::try_from(self.frontend.max_outstanding_per_tenant)
+                .unwrap_or(usize::MAX),
+            max_query_parallelism: usize::try_from(l.max_query_parallelism).unwrap_or(usize::MAX),
+            max_queriers_per_tenant: usize::try_from(l.max_queriers_per_tenant)
+                .unwrap_or(usize::MAX),
+            max_retries: self.query_range.max_retries,
+            query_timeout: self
+                .querier
+                .query_timeout
+                .filter(|d| !d.get().is_zero())
+                .unwrap_or(l.query_timeout)
+                .get(),
+            cache_results: self.query_range.cache_results,
+            cache_max_bytes: cache_mb.saturating_mul(1 << 20),
+            max_cache_freshness: l.max_cache_freshness_per_query.get(),
+            max_shards: if self.query_range.parallelise_shardable_queries {
+                16
+            } else {
+                1
+            },
+            local_workers: usize::try_from(self.querier.max_concurrent).unwrap_or(usize::MAX),
         }
     }
 
@@ -1726,8 +1830,8 @@ ingester:
                 .to_string()
         };
         assert_eq!(
-            bad("target: querier\n"),
-            "invalid config: target \"querier\" is not supported: only \"all\" (single binary) is available"
+            bad("target: compactor\n"),
+            "invalid config: target \"compactor\" is not supported: use all, read, write, backend, query-frontend, querier, ingester or distributor"
         );
         assert!(bad("server:\n  log_level: loud\n").contains("unrecognized log level \"loud\""));
         assert!(

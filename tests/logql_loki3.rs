@@ -136,3 +136,45 @@ async fn structured_metadata_becomes_labels_in_queries() {
         ])
     );
 }
+
+#[tokio::test]
+async fn approx_topk_answers_instant_queries_and_refuses_range_queries() {
+    let f = Fenrir::start(Config::new().set("limits_config.reject_old_samples", false)).await;
+    let stream = |s: &str, n: i64| {
+        let entries: Vec<(i64, String)> = (0..n).map(|i| (BASE + i, format!("{s} {i}"))).collect();
+        json!({"stream": {"job": "ak", "s": s}, "values": entries
+            .iter()
+            .map(|(t, l)| json!([t.to_string(), l]))
+            .collect::<Vec<_>>()})
+    };
+    let body = json!({"streams": [stream("a", 3), stream("b", 5), stream("c", 1)]});
+    f.push_ok(None, &body).await;
+    let query = r#"approx_topk(2, sum by (s) (count_over_time({job="ak"}[1m])))"#;
+    let instant = f
+        .get(
+            "/loki/api/v1/query",
+            &[
+                ("query", query.to_string()),
+                ("time", (BASE + 1_000_000_000).to_string()),
+            ],
+            None,
+        )
+        .await;
+    // as for topk, the instant vector comes back in label order
+    assert_eq!(
+        common::vector_of(&instant),
+        json!([
+            {"metric": {"s": "a"}, "value": [1_795_132_801, "3"]},
+            {"metric": {"s": "b"}, "value": [1_795_132_801, "5"]},
+        ])
+    );
+    // Loki evaluates the count-min sketch only for instant queries and answers a range
+    // query with a 500 naming the operator.
+    let range = f
+        .query_range(None, query, BASE, BASE + 60_000_000_000, 100, "forward")
+        .await;
+    range.assert_error(
+        500,
+        "approx_topk error: count min sketches are only supported on instant queries",
+    );
+}

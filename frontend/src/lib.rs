@@ -1,47 +1,167 @@
-//! Fenrir's query frontend: the entry point of every query. It will split range queries
-//! by time, shard them by stream, queue them fairly per tenant and cache results; today it
-//! aligns metric range queries to their step (as Loki's frontend does) and hands them to
-//! the querier in-process.
+//! Fenrir's query frontend: the entry point of every query, built the way Loki's is.
+//!
+//! A query is parsed, range queries are split by `split_queries_by_interval` (metric
+//! queries step-aligned first, [`split`]), each sub-query goes on its tenant's bounded
+//! queue ([`queue`]; a full queue answers 429), queriers take sub-queries fairly across
+//! tenants — in-process workers ([`worker`]) in single-binary mode, remote
+//! `-target=querier` processes over gRPC ([`grpc`]) otherwise — and the answers are merged
+//! ([`merge`]) into exactly the unsplit answer. Failed sub-queries are retried, completed
+//! metric splits are cached ([`cache`]), and a client that goes away or a query that
+//! times out abandons its pending sub-queries.
 
+pub mod cache;
 pub mod config;
+pub mod execute;
+pub mod grpc;
+pub mod merge;
+pub mod metrics;
+pub mod queue;
+pub mod request;
+pub mod shard;
+pub mod split;
+pub mod wire;
+pub mod worker;
 
 pub use config::FrontendConfig;
+pub use metrics::FrontendMetrics;
+pub use queue::{Job, RequestQueue};
+pub use request::{Shard, SubError, SubRequest, SubResponse, SubResult};
+pub use split::step_align;
 
 use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use logql::LabelSet;
-use querier::{InstantQuery, Querier, QueryResponse, RangeQuery, Result};
+use futures::{StreamExt, TryStreamExt};
+use logql::ast::{Expr, VectorOp};
+use logql::{Dialect, LabelSet};
+use querier::{
+    InstantQuery, Querier, QueryData, QueryError, QueryResponse, QueryStats, RangeQuery, Result,
+};
+use tokio::task::JoinHandle;
 
-/// The query entry point used by the HTTP layer; wraps a querier.
+use crate::cache::{CacheKey, ResultsCache};
+use crate::merge::{
+    add_stats, combine_matrices, combine_vectors, divide_matrices, divide_vectors,
+    merge_log_splits, merge_matrices,
+};
+use crate::queue::QueueFull;
+use crate::shard::{Combine, ShardPlan};
+
+/// Loki's answer when a query runs past `query_timeout` (HTTP 504).
+pub const DEADLINE_EXCEEDED: &str = "Request timed out, decrease the duration of the request or add more label matchers (prefer exact match over regex match) to reduce the amount of data processed.";
+
+/// The query entry point used by the HTTP layer.
 pub struct Frontend {
-    querier: Arc<Querier>,
+    queue: Arc<RequestQueue>,
     config: FrontendConfig,
+    dialect: Dialect,
+    max_query_series: usize,
+    cache: Option<ResultsCache>,
+    metrics: FrontendMetrics,
+    local_workers: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Frontend {
+    fn drop(&mut self) {
+        for w in &self.local_workers {
+            w.abort();
+        }
+    }
 }
 
 impl Frontend {
-    /// A frontend in front of one in-process querier.
-    pub fn new(querier: Arc<Querier>, config: FrontendConfig) -> Self {
-        Self { querier, config }
-    }
-
-    /// The querier behind this frontend.
-    pub fn querier(&self) -> &Arc<Querier> {
-        &self.querier
-    }
-
-    /// `/loki/api/v1/query_range`; metric queries are step-aligned first when
-    /// `split_queries_by_interval` is set, as Loki's frontend does.
-    pub async fn query_range(&self, tenant: &str, q: &RangeQuery) -> Result<QueryResponse> {
-        if self.config.split_queries_by_interval.is_zero() || !is_metric(&q.query) {
-            return self.querier.query_range(tenant, q).await;
+    /// A frontend; with `querier`, `config.local_workers` in-process workers answer its
+    /// queue (single binary), without one only remote queriers do. Must be called inside
+    /// a tokio runtime.
+    pub fn new(
+        querier: Option<Arc<Querier>>,
+        config: FrontendConfig,
+        metrics: FrontendMetrics,
+    ) -> Self {
+        let queue = Arc::new(
+            RequestQueue::with_metrics(
+                config.max_outstanding_per_tenant,
+                config.max_queriers_per_tenant,
+                metrics.queue_length.clone(),
+                metrics.queue_duration.clone(),
+            )
+            .with_connected_gauge(metrics.connected_clients.clone()),
+        );
+        let (dialect, max_query_series) = querier
+            .as_ref()
+            .map(|q| (q.limits().dialect, q.limits().max_query_series))
+            .unwrap_or((Dialect::LOKI_3, 500));
+        let local_workers = match &querier {
+            Some(q) => (0..config.local_workers.max(1))
+                .map(|i| {
+                    worker::spawn_local(
+                        queue.clone(),
+                        q.clone(),
+                        format!("local-{i}"),
+                        metrics.clone(),
+                    )
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        let cache = config
+            .cache_results
+            .then(|| ResultsCache::new(config.cache_max_bytes));
+        Self {
+            queue,
+            config,
+            dialect,
+            max_query_series,
+            cache,
+            metrics,
+            local_workers,
         }
-        let aligned = step_align(q);
-        self.querier.query_range(tenant, &aligned).await
+    }
+
+    /// Sets the LogQL dialect and `max_query_series` the frontend applies when it has no
+    /// local querier to take them from (`-target=query-frontend`).
+    pub fn with_query_limits(mut self, dialect: Dialect, max_query_series: usize) -> Self {
+        self.dialect = dialect;
+        self.max_query_series = max_query_series;
+        self
+    }
+
+    /// The queue remote queriers pull from.
+    pub fn queue(&self) -> &Arc<RequestQueue> {
+        &self.queue
+    }
+
+    /// The frontend's metrics.
+    pub fn metrics(&self) -> &FrontendMetrics {
+        &self.metrics
+    }
+
+    /// `/loki/api/v1/query_range`: split, queued, merged.
+    pub async fn query_range(&self, tenant: &str, q: &RangeQuery) -> Result<QueryResponse> {
+        let t0 = Instant::now();
+        let answer = self
+            .with_timeout(self.range_inner(tenant, q))
+            .await
+            .map(|mut r| {
+                r.stats.exec_time_secs = t0.elapsed().as_secs_f64();
+                r
+            });
+        self.observe("query_range", t0);
+        answer
     }
 
     /// `/loki/api/v1/query`.
     pub async fn query_instant(&self, tenant: &str, q: &InstantQuery) -> Result<QueryResponse> {
-        self.querier.query_instant(tenant, q).await
+        let t0 = Instant::now();
+        let answer = self
+            .with_timeout(self.instant_inner(tenant, q))
+            .await
+            .map(|mut r| {
+                r.stats.exec_time_secs = t0.elapsed().as_secs_f64();
+                r
+            });
+        self.observe("query", t0);
+        answer
     }
 
     /// `/loki/api/v1/labels`.
@@ -52,7 +172,15 @@ impl Frontend {
         end: i64,
         query: Option<&str>,
     ) -> Result<Vec<String>> {
-        self.querier.label_names(tenant, start, end, query).await
+        let req = SubRequest::LabelNames {
+            start,
+            end,
+            query: query.map(str::to_string),
+        };
+        match self.with_timeout(self.run(tenant, req)).await? {
+            SubResponse::Strings(v) => Ok(v),
+            other => Err(unexpected(&other)),
+        }
     }
 
     /// `/loki/api/v1/label/<name>/values`.
@@ -64,9 +192,16 @@ impl Frontend {
         end: i64,
         query: Option<&str>,
     ) -> Result<Vec<String>> {
-        self.querier
-            .label_values(tenant, name, start, end, query)
-            .await
+        let req = SubRequest::LabelValues {
+            name: name.to_string(),
+            start,
+            end,
+            query: query.map(str::to_string),
+        };
+        match self.with_timeout(self.run(tenant, req)).await? {
+            SubResponse::Strings(v) => Ok(v),
+            other => Err(unexpected(&other)),
+        }
     }
 
     /// `/loki/api/v1/series`.
@@ -77,58 +212,456 @@ impl Frontend {
         start: i64,
         end: i64,
     ) -> Result<Vec<LabelSet>> {
-        self.querier.series(tenant, selectors, start, end).await
-    }
-}
-
-/// True when `query` parses as a metric query (a parse error is left to the querier).
-fn is_metric(query: &str) -> bool {
-    matches!(logql::parse_expr(query), Ok(logql::Expr::Metric(_)))
-}
-
-/// Loki's step alignment: start rounded down and end rounded up to multiples of step
-/// (epoch based).
-pub fn step_align(q: &RangeQuery) -> RangeQuery {
-    let mut out = q.clone();
-    if q.step > 0 {
-        out.start = q.start.div_euclid(q.step) * q.step;
-        let rem = q.end.rem_euclid(q.step);
-        out.end = if rem == 0 {
-            q.end
-        } else {
-            q.end - rem + q.step
-        };
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use querier::Direction;
-
-    fn rq(start: i64, end: i64, step: i64) -> RangeQuery {
-        RangeQuery {
-            query: String::new(),
+        let req = SubRequest::Series {
+            selectors: selectors.to_vec(),
             start,
             end,
-            step,
-            interval: None,
-            limit: 100,
-            direction: Direction::Backward,
+        };
+        match self.with_timeout(self.run(tenant, req)).await? {
+            SubResponse::Series(v) => Ok(v),
+            other => Err(unexpected(&other)),
         }
     }
 
-    #[test]
-    fn step_align_rounds_start_down_and_end_up() {
-        let a = step_align(&rq(
-            1_795_136_401_000_000_000,
-            1_795_136_999_000_000_000,
-            60_000_000_000,
-        ));
-        assert_eq!(a.start, 1_795_136_400_000_000_000);
-        assert_eq!(a.end, 1_795_137_000_000_000_000);
-        let b = step_align(&rq(120, 240, 60));
-        assert_eq!((b.start, b.end), (120, 240));
+    fn observe(&self, op: &str, t0: Instant) {
+        self.metrics
+            .query_duration
+            .with_label_values(&[op])
+            .observe(t0.elapsed().as_secs_f64());
     }
+
+    /// Runs `fut` under `query_timeout`; abandoning it cancels its pending sub-queries.
+    async fn with_timeout<T>(&self, fut: impl Future<Output = Result<T>>) -> Result<T> {
+        if self.config.query_timeout.is_zero() {
+            return fut.await;
+        }
+        match tokio::time::timeout(self.config.query_timeout, fut).await {
+            Ok(r) => r,
+            Err(_) => Err(QueryError::Status {
+                status: 504,
+                message: DEADLINE_EXCEEDED.to_string(),
+            }),
+        }
+    }
+
+    /// An instant query, sharded when its shape allows.
+    async fn instant_inner(&self, tenant: &str, q: &InstantQuery) -> Result<QueryResponse> {
+        let whole = SubRequest::Instant {
+            query: q.clone(),
+            shard: None,
+        };
+        let plan = logql::parse_expr_with(&q.query, self.dialect)
+            .ok()
+            .and_then(|e| shard::plan(&e));
+        let shards = self.shard_count(1);
+        let Some(plan) = plan.filter(|_| shards > 1) else {
+            return self.run_query(tenant, whole).await;
+        };
+        let run = |query: &str| {
+            let q = InstantQuery {
+                query: query.to_string(),
+                ..q.clone()
+            };
+            futures::future::try_join_all((0..shards).map(move |index| {
+                self.run_query(
+                    tenant,
+                    SubRequest::Instant {
+                        query: q.clone(),
+                        shard: Some(Shard { index, of: shards }),
+                    },
+                )
+            }))
+        };
+        let mut stats = QueryStats::default();
+        let mut vectors = |answers: Vec<QueryResponse>| -> Result<Vec<Vec<querier::Sample>>> {
+            answers
+                .into_iter()
+                .map(|a| {
+                    add_stats(&mut stats, &a.stats);
+                    match a.data {
+                        QueryData::Vector(v) => Ok(v),
+                        other => Err(QueryError::Internal(format!(
+                            "instant shard answered with {}",
+                            kind(&other)
+                        ))),
+                    }
+                })
+                .collect()
+        };
+        let samples = match plan {
+            ShardPlan::Direct(how) => combine_vectors(vectors(run(&q.query).await?)?, how),
+            ShardPlan::Avg { sum, count } => {
+                let (sums, counts) = futures::try_join!(run(&sum), run(&count))?;
+                divide_vectors(
+                    combine_vectors(vectors(sums)?, Combine::Sum),
+                    combine_vectors(vectors(counts)?, Combine::Sum),
+                )
+            }
+        };
+        self.check_series(samples.len())?;
+        Ok(QueryResponse {
+            data: QueryData::Vector(samples),
+            stats,
+        })
+    }
+
+    /// Shards per split for a query of `splits` splits.
+    fn shard_count(&self, splits: usize) -> u32 {
+        let n = (self.config.max_query_parallelism / splits.max(1))
+            .clamp(1, self.config.max_shards.max(1));
+        u32::try_from(n).unwrap_or(1)
+    }
+
+    /// Loki's `max_query_series` on a merged answer.
+    fn check_series(&self, n: usize) -> Result<()> {
+        let max = self.max_query_series;
+        if max > 0 && n > max {
+            return Err(QueryError::BadRequest(format!(
+                "maximum of series ({max}) reached for a single query"
+            )));
+        }
+        Ok(())
+    }
+
+    async fn range_inner(&self, tenant: &str, q: &RangeQuery) -> Result<QueryResponse> {
+        let interval =
+            i64::try_from(self.config.split_queries_by_interval.as_nanos()).unwrap_or(i64::MAX);
+        let whole = || SubRequest::Range {
+            query: q.clone(),
+            shard: None,
+            through_end: false,
+        };
+        let expr = match logql::parse_expr_with(&q.query, self.dialect) {
+            Ok(e) => e,
+            // the querier answers with the parse error
+            Err(_) => return self.run_query(tenant, whole()).await,
+        };
+        if interval <= 0 {
+            return self.run_query(tenant, whole()).await;
+        }
+        let plan = shard::plan(&expr);
+        match expr {
+            Expr::Metric(m) => {
+                let aligned = step_align(q);
+                if m.contains_vector_op(VectorOp::ApproxTopk) {
+                    // refused by the querier, unsplit
+                    return self
+                        .run_query(
+                            tenant,
+                            SubRequest::Range {
+                                query: aligned,
+                                shard: None,
+                                through_end: false,
+                            },
+                        )
+                        .await;
+                }
+                let splits = split::split_metric(&aligned, interval);
+                let shards = self.shard_count(splits.len());
+                let plan = plan.filter(|_| shards > 1).map(|p| (p, shards));
+                self.metric_splits(tenant, splits, aligned.end, plan).await
+            }
+            Expr::Log(_) => {
+                let splits = split::split_logs(q, interval);
+                self.log_splits(tenant, q, splits).await
+            }
+        }
+    }
+
+    /// Runs metric splits in parallel (cache first) and unions their matrices.
+    async fn metric_splits(
+        &self,
+        tenant: &str,
+        splits: Vec<RangeQuery>,
+        query_end: i64,
+        plan: Option<(ShardPlan, u32)>,
+    ) -> Result<QueryResponse> {
+        let parallelism = self.config.max_query_parallelism.max(1);
+        // the first error ends the query and drops (cancels) the remaining splits
+        let answers: Vec<QueryResponse> = futures::stream::iter(splits)
+            .map(|split| {
+                let through_end = split.end < query_end;
+                self.cached_split(tenant, split, through_end, plan.as_ref())
+            })
+            .buffered(parallelism)
+            .try_collect()
+            .await?;
+        let mut stats = QueryStats::default();
+        let mut parts = Vec::with_capacity(answers.len());
+        for answer in answers {
+            add_stats(&mut stats, &answer.stats);
+            match answer.data {
+                QueryData::Matrix(series) => parts.push(series),
+                other => {
+                    return Err(QueryError::Internal(format!(
+                        "metric split answered with {} instead of a matrix",
+                        kind(&other)
+                    )));
+                }
+            }
+        }
+        let series = merge_matrices(parts);
+        self.check_series(series.len())?;
+        Ok(QueryResponse {
+            data: QueryData::Matrix(series),
+            stats,
+        })
+    }
+
+    /// One metric split, from the results cache when it is there and old enough.
+    async fn cached_split(
+        &self,
+        tenant: &str,
+        split: RangeQuery,
+        through_end: bool,
+        plan: Option<&(ShardPlan, u32)>,
+    ) -> Result<QueryResponse> {
+        let cacheable = self.cache.is_some() && self.is_settled(split.end);
+        let key = cacheable.then(|| CacheKey::new(tenant, &split, None, through_end));
+        if let (Some(cache), Some(key)) = (&self.cache, &key) {
+            self.metrics.cache_fetched.inc();
+            if let Some(hit) = cache.get(key) {
+                self.metrics.cache_hits.inc();
+                self.metrics
+                    .subqueries
+                    .with_label_values(&["cache_hit"])
+                    .inc();
+                return Ok(QueryResponse {
+                    data: hit.data.clone(),
+                    stats: QueryStats::default(),
+                });
+            }
+        }
+        let answer = match plan {
+            None => {
+                self.run_query(
+                    tenant,
+                    SubRequest::Range {
+                        query: split,
+                        shard: None,
+                        through_end,
+                    },
+                )
+                .await?
+            }
+            Some((plan, shards)) => {
+                self.sharded_split(tenant, split, through_end, plan, *shards)
+                    .await?
+            }
+        };
+        if let (Some(cache), Some(key)) = (&self.cache, key) {
+            cache.insert(key, answer.clone());
+        }
+        Ok(answer)
+    }
+
+    /// One metric split as `shards` sub-queries, combined as `plan` says.
+    async fn sharded_split(
+        &self,
+        tenant: &str,
+        split: RangeQuery,
+        through_end: bool,
+        plan: &ShardPlan,
+        shards: u32,
+    ) -> Result<QueryResponse> {
+        let run = |query: &str| {
+            let q = RangeQuery {
+                query: query.to_string(),
+                ..split.clone()
+            };
+            futures::future::try_join_all((0..shards).map(move |index| {
+                self.run_query(
+                    tenant,
+                    SubRequest::Range {
+                        query: q.clone(),
+                        shard: Some(Shard { index, of: shards }),
+                        through_end,
+                    },
+                )
+            }))
+        };
+        let mut stats = QueryStats::default();
+        let mut matrices = |answers: Vec<QueryResponse>| -> Result<Vec<Vec<querier::Series>>> {
+            answers
+                .into_iter()
+                .map(|a| {
+                    add_stats(&mut stats, &a.stats);
+                    match a.data {
+                        QueryData::Matrix(m) => Ok(m),
+                        other => Err(QueryError::Internal(format!(
+                            "metric shard answered with {}",
+                            kind(&other)
+                        ))),
+                    }
+                })
+                .collect()
+        };
+        let series = match plan {
+            ShardPlan::Direct(how) => combine_matrices(matrices(run(&split.query).await?)?, *how),
+            ShardPlan::Avg { sum, count } => {
+                let (sums, counts) = futures::try_join!(run(sum), run(count))?;
+                divide_matrices(
+                    combine_matrices(matrices(sums)?, Combine::Sum),
+                    combine_matrices(matrices(counts)?, Combine::Sum),
+                )
+            }
+        };
+        Ok(QueryResponse {
+            data: QueryData::Matrix(series),
+            stats,
+        })
+    }
+
+    /// True when `end_ns` is older than `max_cache_freshness_per_query`.
+    fn is_settled(&self, end_ns: i64) -> bool {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        let freshness =
+            i64::try_from(self.config.max_cache_freshness.as_nanos()).unwrap_or(i64::MAX);
+        end_ns < now.saturating_sub(freshness)
+    }
+
+    /// Runs log splits in reading order, `max_query_parallelism` at a time, and stops
+    /// once `limit` entries are in hand.
+    async fn log_splits(
+        &self,
+        tenant: &str,
+        q: &RangeQuery,
+        splits: Vec<RangeQuery>,
+    ) -> Result<QueryResponse> {
+        let limit = q.limit as usize;
+        let parallelism = self.config.max_query_parallelism.max(1);
+        let mut stats = QueryStats::default();
+        let mut parts = Vec::new();
+        let mut entries = 0usize;
+        let mut pending = splits.into_iter().peekable();
+        while pending.peek().is_some() && (entries < limit || parts.is_empty()) {
+            let batch: Vec<RangeQuery> = pending.by_ref().take(parallelism).collect();
+            let answers = futures::future::try_join_all(batch.into_iter().map(|split| {
+                self.run_query(
+                    tenant,
+                    SubRequest::Range {
+                        query: split,
+                        shard: None,
+                        through_end: false,
+                    },
+                )
+            }))
+            .await?;
+            for answer in answers {
+                add_stats(&mut stats, &answer.stats);
+                match answer.data {
+                    QueryData::Streams(streams) => {
+                        entries += streams.iter().map(|s| s.entries.len()).sum::<usize>();
+                        parts.push(streams);
+                    }
+                    other => {
+                        return Err(QueryError::Internal(format!(
+                            "log split answered with {} instead of streams",
+                            kind(&other)
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(QueryResponse {
+            data: QueryData::Streams(merge_log_splits(parts, limit, q.direction)),
+            stats,
+        })
+    }
+
+    /// Runs a query sub-request and expects a query answer.
+    async fn run_query(&self, tenant: &str, req: SubRequest) -> Result<QueryResponse> {
+        match self.run(tenant, req).await? {
+            SubResponse::Query(r) => Ok(r),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Queues one sub-request and waits for its answer, retrying server errors up to
+    /// `max_retries` times.
+    async fn run(&self, tenant: &str, req: SubRequest) -> Result<SubResponse> {
+        let mut attempt = 0;
+        loop {
+            let (job, rx) = Job::new(tenant, req.clone());
+            if let Err(QueueFull) = self.queue.enqueue(job) {
+                self.metrics
+                    .discarded_requests
+                    .with_label_values(&[tenant])
+                    .inc();
+                return Err(QueryError::Status {
+                    status: 429,
+                    message: queue::TOO_MANY_OUTSTANDING.to_string(),
+                });
+            }
+            let mut waiting = Waiting {
+                metrics: &self.metrics,
+                answered: false,
+            };
+            let answer = rx.await;
+            waiting.answered = true;
+            let answer = answer.unwrap_or_else(|_| {
+                Err(SubError {
+                    status: 500,
+                    message: "sub-query was dropped by its querier".to_string(),
+                })
+            });
+            match answer {
+                Ok(r) => {
+                    self.metrics
+                        .subqueries
+                        .with_label_values(&["success"])
+                        .inc();
+                    return Ok(r);
+                }
+                Err(e) if e.is_retryable() && attempt < self.config.max_retries => {
+                    attempt += 1;
+                    self.metrics.subqueries.with_label_values(&["retry"]).inc();
+                    tracing::warn!(tenant, attempt, error = %e.message, "retrying sub-query");
+                }
+                Err(e) => {
+                    self.metrics.subqueries.with_label_values(&["error"]).inc();
+                    return Err(QueryError::Status {
+                        status: e.status,
+                        message: e.message,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Counts a sub-query as cancelled when the query stops waiting for it (client gone,
+/// timeout) before its answer came.
+struct Waiting<'a> {
+    metrics: &'a FrontendMetrics,
+    answered: bool,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if !self.answered {
+            self.metrics.cancelled.inc();
+        }
+    }
+}
+
+fn kind(data: &QueryData) -> &'static str {
+    match data {
+        QueryData::Streams(_) => "streams",
+        QueryData::Matrix(_) => "matrix",
+        QueryData::Vector(_) => "vector",
+        QueryData::Scalar(..) => "scalar",
+    }
+}
+
+fn unexpected(r: &SubResponse) -> QueryError {
+    let what = match r {
+        SubResponse::Query(_) => "a query answer",
+        SubResponse::Strings(_) => "label names or values",
+        SubResponse::Series(_) => "series",
+    };
+    QueryError::Internal(format!("querier answered with unexpected {what}"))
 }

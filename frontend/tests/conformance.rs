@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use frontend::{Frontend, FrontendConfig};
+use frontend::{Frontend, FrontendConfig, FrontendMetrics};
 use logql::LabelSet;
 use querier::source::{LogSource, MemorySource};
 use querier::{
@@ -445,12 +445,18 @@ fn conformance_cases() {
             ..QueryLimits::default()
         },
     ));
-    let fe = Frontend::new(querier, FrontendConfig::default());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
+    // the frontend's workers run on the runtime; splitting by 30m is on (Loki's default)
+    let _runtime = rt.enter();
+    let fe = Frontend::new(
+        Some(querier),
+        FrontendConfig::default(),
+        FrontendMetrics::new().unwrap(),
+    );
     let only = std::env::var("CONFORMANCE_ONLY").unwrap_or_default();
     let verbose = std::env::var("CONFORMANCE_VERBOSE").is_ok();
     let mut files: Vec<PathBuf> = std::fs::read_dir(&cases_dir)

@@ -16,6 +16,7 @@ mod head;
 pub mod ingester;
 pub mod limiter;
 pub mod metrics;
+pub mod query_service;
 pub mod validation;
 pub mod wal;
 

@@ -226,6 +226,20 @@ pub enum MetricExpr {
     Paren(Box<MetricExpr>),
 }
 
+impl MetricExpr {
+    /// True when a vector aggregation with `op` occurs anywhere in the expression; the
+    /// querier refuses count-min-sketch operators (`approx_topk`) outside instant queries.
+    pub fn contains_vector_op(&self, op: VectorOp) -> bool {
+        match self {
+            MetricExpr::Vector(v) => v.op == op || v.expr.contains_vector_op(op),
+            MetricExpr::Binary(b) => b.lhs.contains_vector_op(op) || b.rhs.contains_vector_op(op),
+            MetricExpr::LabelReplace(l) => l.expr.contains_vector_op(op),
+            MetricExpr::Paren(e) => e.contains_vector_op(op),
+            MetricExpr::Range(_) | MetricExpr::Literal(_) | MetricExpr::VectorLiteral(_) => false,
+        }
+    }
+}
+
 /// The log range under a range aggregation: `{...} | pipeline [range] offset x` with an
 /// optional `| unwrap`.
 #[derive(Clone, Debug, PartialEq)]

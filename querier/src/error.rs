@@ -18,6 +18,22 @@ pub enum QueryError {
     /// The ingester failed (500).
     #[error("{0}")]
     Ingest(#[from] ingest::IngestError),
+    /// A count-min-sketch operator such as `approx_topk` in a range query: Loki refuses it
+    /// during evaluation, hence its 500.
+    #[error("{operator} error: count min sketches are only supported on instant queries")]
+    InstantOnly {
+        /// The operator, as written in LogQL.
+        operator: &'static str,
+    },
+    /// An answer decided elsewhere with its own status: a remote querier's error, a full
+    /// queue (429), a timeout (504).
+    #[error("{message}")]
+    Status {
+        /// HTTP status.
+        status: u16,
+        /// Loki's text.
+        message: String,
+    },
     /// Anything else that is our fault (500).
     #[error("{0}")]
     Internal(String),
@@ -28,7 +44,11 @@ impl QueryError {
     pub fn http_status(&self) -> u16 {
         match self {
             QueryError::Parse(_) | QueryError::BadRequest(_) | QueryError::Pipeline(_) => 400,
-            QueryError::Storage(_) | QueryError::Ingest(_) | QueryError::Internal(_) => 500,
+            QueryError::Status { status, .. } => *status,
+            QueryError::Storage(_)
+            | QueryError::Ingest(_)
+            | QueryError::InstantOnly { .. }
+            | QueryError::Internal(_) => 500,
         }
     }
 }

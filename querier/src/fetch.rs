@@ -109,6 +109,16 @@ pub(crate) async fn resolve(
     Ok(Resolved { labels, per_source })
 }
 
+impl Resolved {
+    /// Keeps only the streams whose fingerprint satisfies `keep` (sharding).
+    pub(crate) fn retain(&mut self, keep: impl Fn(u64) -> bool) {
+        self.labels.retain(|fp, _| keep(*fp));
+        for fps in &mut self.per_source {
+            fps.retain(|fp| keep(*fp));
+        }
+    }
+}
+
 /// Reads the raw batches of `[start, end)` for a resolved selector.
 pub(crate) async fn read(
     sources: &[Arc<dyn LogSource>],

@@ -19,6 +19,7 @@ mod matrix;
 pub mod model;
 pub mod pipeline;
 mod range;
+pub mod remote;
 pub mod source;
 pub mod template;
 mod vector;
@@ -28,15 +29,15 @@ mod tests;
 
 pub use error::{QueryError, Result};
 pub use model::{
-    Direction, InstantQuery, QueryData, QueryLimits, QueryResponse, QueryStats, RangeQuery, Sample,
-    Series, Stream,
+    Direction, InstantQuery, Part, QueryData, QueryLimits, QueryResponse, QueryStats, RangeQuery,
+    Sample, Series, Shard, Stream,
 };
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use ingest::ingester::Ingester;
-use logql::ast::{Expr, LogExpr, MetricExpr};
+use logql::ast::{Expr, LogExpr, MetricExpr, VectorOp};
 use logql::{LabelMatcher, LabelSet};
 use storage::Storage;
 
@@ -85,13 +86,23 @@ impl Querier {
 
     /// `/loki/api/v1/query_range`.
     pub async fn query_range(&self, tenant: &str, q: &RangeQuery) -> Result<QueryResponse> {
+        self.query_range_part(tenant, q, Part::default()).await
+    }
+
+    /// The `part` of a range query the frontend asks for (one shard, one split).
+    pub async fn query_range_part(
+        &self,
+        tenant: &str,
+        q: &RangeQuery,
+        part: Part,
+    ) -> Result<QueryResponse> {
         let t0 = std::time::Instant::now();
-        let mut r = self.range_inner(tenant, q).await?;
+        let mut r = self.range_inner(tenant, q, part).await?;
         r.stats.exec_time_secs = t0.elapsed().as_secs_f64();
         Ok(r)
     }
 
-    async fn range_inner(&self, tenant: &str, q: &RangeQuery) -> Result<QueryResponse> {
+    async fn range_inner(&self, tenant: &str, q: &RangeQuery, part: Part) -> Result<QueryResponse> {
         let expr = logql::parse_expr_with(&q.query, self.limits.dialect)?;
         match expr {
             Expr::Log(log) => {
@@ -102,11 +113,16 @@ impl Querier {
                     direction: q.direction,
                     interval: q.interval,
                 };
-                self.log_query(tenant, &log, window).await
+                self.log_query(tenant, &log, window, part.shard).await
             }
             Expr::Metric(m) => {
+                if m.contains_vector_op(VectorOp::ApproxTopk) {
+                    return Err(QueryError::InstantOnly {
+                        operator: "approx_topk",
+                    });
+                }
                 let steps = Steps::new(q.start, q.end, q.step);
-                let (value, order, stats) = self.metric_query(tenant, m, steps).await?;
+                let (value, order, stats) = self.metric_query(tenant, m, steps, part).await?;
                 let data = match value {
                     Value::Scalar(x) => QueryData::Matrix(vec![Series {
                         labels: LabelSet::new(),
@@ -139,13 +155,28 @@ impl Querier {
 
     /// `/loki/api/v1/query`.
     pub async fn query_instant(&self, tenant: &str, q: &InstantQuery) -> Result<QueryResponse> {
+        self.query_instant_shard(tenant, q, None).await
+    }
+
+    /// An instant query over one shard of the streams (`None`: all of them).
+    pub async fn query_instant_shard(
+        &self,
+        tenant: &str,
+        q: &InstantQuery,
+        shard: Option<Shard>,
+    ) -> Result<QueryResponse> {
         let t0 = std::time::Instant::now();
-        let mut r = self.instant_inner(tenant, q).await?;
+        let mut r = self.instant_inner(tenant, q, shard).await?;
         r.stats.exec_time_secs = t0.elapsed().as_secs_f64();
         Ok(r)
     }
 
-    async fn instant_inner(&self, tenant: &str, q: &InstantQuery) -> Result<QueryResponse> {
+    async fn instant_inner(
+        &self,
+        tenant: &str,
+        q: &InstantQuery,
+        shard: Option<Shard>,
+    ) -> Result<QueryResponse> {
         let expr = logql::parse_expr_with(&q.query, self.limits.dialect)?;
         match expr {
             Expr::Log(log) => {
@@ -156,11 +187,15 @@ impl Querier {
                     direction: q.direction,
                     interval: None,
                 };
-                self.log_query(tenant, &log, window).await
+                self.log_query(tenant, &log, window, shard).await
             }
             Expr::Metric(m) => {
                 let steps = Steps::new(q.time, q.time, 1);
-                let (value, order, stats) = self.metric_query(tenant, m, steps).await?;
+                let part = Part {
+                    shard,
+                    through_end: false,
+                };
+                let (value, order, stats) = self.metric_query(tenant, m, steps, part).await?;
                 let data = match value {
                     Value::Scalar(x) => QueryData::Scalar(q.time, x),
                     Value::Vector(series) => {
@@ -277,6 +312,7 @@ impl Querier {
         tenant: &str,
         log: &LogExpr,
         window: LogWindow,
+        shard: Option<Shard>,
     ) -> Result<QueryResponse> {
         let LogWindow {
             start,
@@ -292,7 +328,9 @@ impl Querier {
             )));
         }
         let pipeline = compile(log, None)?;
-        let (fetched, pipeline) = self.fetch(tenant, log, start, end, pipeline).await?;
+        let (fetched, pipeline) = self
+            .fetch(tenant, log, (start, end), pipeline, shard)
+            .await?;
         let stats = QueryStats {
             bytes_processed: fetched.bytes_read,
             lines_processed: fetched.lines_read,
@@ -319,11 +357,14 @@ impl Querier {
         &self,
         tenant: &str,
         log: &LogExpr,
-        start: i64,
-        end: i64,
+        (start, end): (i64, i64),
         pipeline: Option<Pipeline>,
+        shard: Option<Shard>,
     ) -> Result<(Fetched, Option<Pipeline>)> {
-        let resolved = fetch::resolve(&self.sources, tenant, &log.selector, start, end).await?;
+        let mut resolved = fetch::resolve(&self.sources, tenant, &log.selector, start, end).await?;
+        if let Some(shard) = shard {
+            resolved.retain(|fp| shard.contains(fp));
+        }
         let raw = fetch::read(&self.sources, tenant, &resolved, start, end).await?;
         cpu(move || {
             let fetched = fetch::assemble(resolved, raw, pipeline.as_ref())?;
@@ -339,15 +380,16 @@ impl Querier {
         tenant: &str,
         expr: MetricExpr,
         steps: Steps,
+        part: Part,
     ) -> Result<(Value, Option<bool>, QueryStats)> {
         let mut inputs = Vec::new();
         let mut stats = QueryStats::default();
         for r in range_aggregations(&expr) {
             let pipeline = compile(&r.range.log, r.range.unwrap.as_ref())?;
             let start = steps.start - r.range.range - r.range.offset;
-            let end = steps.end() - r.range.offset;
+            let end = steps.end() - r.range.offset + i64::from(part.through_end);
             let (fetched, pipeline) = self
-                .fetch(tenant, &r.range.log, start, end, pipeline)
+                .fetch(tenant, &r.range.log, (start, end), pipeline, part.shard)
                 .await?;
             stats.lines_processed += fetched.lines_read;
             stats.bytes_processed += fetched.bytes_read;

@@ -44,6 +44,34 @@ pub struct InstantQuery {
     pub direction: Direction,
 }
 
+/// Which part of the streams a sharded query reads: streams whose fingerprint is `index`
+/// modulo `of`. The frontend runs one sub-query per shard and merges the answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Shard {
+    /// This shard, `0..of`.
+    pub index: u32,
+    /// Number of shards (at least 1).
+    pub of: u32,
+}
+
+impl Shard {
+    /// True when the stream with `fingerprint` belongs to this shard.
+    pub fn contains(&self, fingerprint: u64) -> bool {
+        self.of <= 1 || fingerprint % u64::from(self.of) == u64::from(self.index)
+    }
+}
+
+/// Which part of a query a sub-query computes, when the frontend splits or shards it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Part {
+    /// Only the streams of this shard (`None`: all).
+    pub shard: Option<Shard>,
+    /// A metric split that is not the query's last: also read entries exactly at its last
+    /// step. Loki reads `[start - range, end)`, so only the whole query's last step misses
+    /// entries at its own timestamp; without this every split boundary would.
+    pub through_end: bool,
+}
+
 /// Limits that shape query results (Loki's `limits_config`).
 #[derive(Clone, Debug)]
 pub struct QueryLimits {

@@ -95,6 +95,7 @@ fn log_entries(
                 direction: dir,
                 interval: None,
             },
+            None,
         ))
         .unwrap();
     let QueryData::Streams(streams) = r.data else {
@@ -188,7 +189,9 @@ fn count(log: LogExpr, range: i64) -> MetricExpr {
 }
 
 fn eval(q: &Querier, e: MetricExpr, steps: Steps) -> Value {
-    rt().block_on(q.metric_query("t", e, steps)).unwrap().0
+    rt().block_on(q.metric_query("t", e, steps, crate::Part::default()))
+        .unwrap()
+        .0
 }
 
 #[test]

@@ -69,23 +69,39 @@ pub trait Backend: Send + Sync + 'static {
     fn flush(&self) -> impl Future<Output = Result<(), IngestError>> + Send;
 }
 
-/// The single-binary wiring: distributor and ingester for writes, frontend for reads.
+/// The in-process wiring of one `-target`: distributor and ingester for writes (write
+/// path roles), the query frontend for reads (read path roles). The router only mounts
+/// the routes of the roles present.
 pub struct Services {
     /// Validates and rate-limits pushes.
-    pub distributor: Arc<Distributor>,
+    pub distributor: Option<Arc<Distributor>>,
     /// Holds recent data; flushed on `/flush` and shutdown.
-    pub ingester: Arc<Ingester>,
-    /// Answers queries (step alignment, then the querier).
-    pub frontend: Arc<Frontend>,
+    pub ingester: Option<Arc<Ingester>>,
+    /// Answers queries: splits, queues and merges them.
+    pub frontend: Option<Arc<Frontend>>,
+}
+
+impl Services {
+    fn frontend(&self) -> Result<&Frontend, QueryError> {
+        self.frontend.as_deref().ok_or_else(|| QueryError::Status {
+            status: 404,
+            message: "this process does not serve queries (see -target)".to_string(),
+        })
+    }
 }
 
 impl Backend for Services {
     async fn push(&self, tenant: &str, req: PushRequest) -> Result<(), IngestError> {
-        self.distributor.push(tenant, req).await
+        match &self.distributor {
+            Some(d) => d.push(tenant, req).await,
+            None => Err(IngestError::BadRequest(
+                "this process does not accept pushes (see -target)".to_string(),
+            )),
+        }
     }
 
     async fn query_range(&self, tenant: &str, q: &RangeQuery) -> Result<QueryResponse, QueryError> {
-        self.frontend.query_range(tenant, q).await
+        self.frontend()?.query_range(tenant, q).await
     }
 
     async fn query_instant(
@@ -93,7 +109,7 @@ impl Backend for Services {
         tenant: &str,
         q: &InstantQuery,
     ) -> Result<QueryResponse, QueryError> {
-        self.frontend.query_instant(tenant, q).await
+        self.frontend()?.query_instant(tenant, q).await
     }
 
     async fn label_names(
@@ -103,7 +119,9 @@ impl Backend for Services {
         end: i64,
         query: Option<&str>,
     ) -> Result<Vec<String>, QueryError> {
-        self.frontend.label_names(tenant, start, end, query).await
+        self.frontend()?
+            .label_names(tenant, start, end, query)
+            .await
     }
 
     async fn label_values(
@@ -114,7 +132,7 @@ impl Backend for Services {
         end: i64,
         query: Option<&str>,
     ) -> Result<Vec<String>, QueryError> {
-        self.frontend
+        self.frontend()?
             .label_values(tenant, name, start, end, query)
             .await
     }
@@ -126,10 +144,13 @@ impl Backend for Services {
         start: i64,
         end: i64,
     ) -> Result<Vec<LabelSet>, QueryError> {
-        self.frontend.series(tenant, selectors, start, end).await
+        self.frontend()?.series(tenant, selectors, start, end).await
     }
 
     async fn flush(&self) -> Result<(), IngestError> {
-        self.ingester.flush_all().await
+        match &self.ingester {
+            Some(i) => i.flush_all().await,
+            None => Ok(()),
+        }
     }
 }

@@ -212,6 +212,32 @@ async fn instrument(State(m): State<Arc<HttpMetrics>>, req: Request, next: Next)
 
 /// All of Loki's HTTP routes for `state`, under `http_path_prefix` if set.
 pub fn router<B: Backend>(state: AppState<B>, http_path_prefix: &str) -> Router {
+    router_for(state, http_path_prefix, Routes::ALL)
+}
+
+/// Which groups of routes a process mounts (its `-target` roles).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Routes {
+    /// Push endpoints (distributor).
+    pub writes: bool,
+    /// Query, label and series endpoints (query frontend).
+    pub reads: bool,
+}
+
+impl Routes {
+    /// Every route (single binary).
+    pub const ALL: Routes = Routes {
+        writes: true,
+        reads: true,
+    };
+}
+
+/// Loki's HTTP routes of the roles in `routes`, plus the operational ones.
+pub fn router_for<B: Backend>(
+    state: AppState<B>,
+    http_path_prefix: &str,
+    routes: Routes,
+) -> Router {
     let push_limit = DefaultBodyLimit::max(state.max_recv_msg_size);
     let query_limit = DefaultBodyLimit::max(state.max_query_body_size);
     let writes = Router::new()
@@ -276,10 +302,14 @@ pub fn router<B: Backend>(state: AppState<B>, http_path_prefix: &str) -> Router 
             get(admin::index_stats).post(admin::index_stats),
         );
     let metrics = state.metrics.clone();
-    let app = Router::new()
-        .merge(writes)
-        .merge(reads)
-        .merge(admin)
+    let mut app = Router::new().merge(admin);
+    if routes.writes {
+        app = app.merge(writes);
+    }
+    if routes.reads {
+        app = app.merge(reads);
+    }
+    let app = app
         .with_state(state)
         .layer(middleware::from_fn_with_state(metrics, instrument));
     let prefix = http_path_prefix.trim_end_matches('/');

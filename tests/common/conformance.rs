@@ -1,4 +1,6 @@
-//! Runs the conformance corpus' runner (`run.py`) against a server.
+//! Runs the conformance corpus' runner (`run.py`) against a server, and reads its dataset.
+
+#![allow(dead_code)] // each test binary uses a part of it
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -51,4 +53,10 @@ pub fn run(dir: &std::path::Path, url: &str, push: bool, only: Option<&str>) -> 
             failing.join("\n")
         ))
     }
+}
+
+/// The push bodies of the corpus' `dataset.json`, in push order.
+pub fn dataset_bodies(dir: &std::path::Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(dir.join("dataset.json")).expect("read dataset.json");
+    serde_json::from_str(&text).expect("dataset.json is a list of push bodies")
 }

@@ -116,6 +116,18 @@ impl Config {
             .set("querier.logql_dialect", "loki-2.9")
     }
 
+    /// True when the option at a dotted path is set.
+    pub fn has(&self, path: &str) -> bool {
+        let mut cur = &self.root;
+        for part in path.split('.') {
+            match cur.get(part) {
+                Some(v) => cur = v,
+                None => return false,
+            }
+        }
+        true
+    }
+
     /// The YAML text of this config.
     pub fn to_yaml(&self) -> String {
         serde_yaml::to_string(&self.root).expect("config serialises")
@@ -262,14 +274,17 @@ impl Fenrir {
     }
 
     fn write_config(&self) -> PathBuf {
-        let cfg = self
+        let mut cfg = self
             .config
             .clone()
             .set("server.http_listen_address", "127.0.0.1")
             .set("server.http_listen_port", self.port)
             .set("server.grpc_listen_address", "127.0.0.1")
-            .set("server.grpc_listen_port", self.grpc_port)
-            .set("common.path_prefix", self.data_dir().display().to_string());
+            .set("server.grpc_listen_port", self.grpc_port);
+        // processes of one cluster share a path prefix set by the test
+        if !cfg.has("common.path_prefix") {
+            cfg = cfg.set("common.path_prefix", self.data_dir().display().to_string());
+        }
         let path = self.dir.path().join("fenrir.yaml");
         fs::write(&path, cfg.to_yaml()).expect("write config");
         path

@@ -2,13 +2,15 @@
 //! (`missingkey=zero`) and Go's execution error texts.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
 
 use logql::LabelSet;
 
 use super::funcs::{CallEnv, Func, P};
+use super::gofmt;
 use super::gotime::GoTime;
-use super::parse::{Arg, ArgKind, Branch, Command, List, Node, Number, Pipe};
+use super::parse::{Arg, ArgKind, Branch, Call, Command, List, Node, Number, Pipe};
 use super::value::Value;
 
 /// An execution failure: where (byte offset and Go's node text) and why.
@@ -17,7 +19,17 @@ pub(crate) struct ExecError {
     pub pos: usize,
     pub ctx: String,
     pub msg: String,
+    /// The `{{define}}`d template that was running, when not the top-level one.
+    pub template: Option<String>,
 }
+
+/// How deep `{{template}}` calls may nest. Go allows 100000 (`maxExecDepth`); far fewer
+/// here so that a recursive template ends in Go's error, never in a stack overflow on a
+/// worker thread's 2 MiB stack, even in a debug build (about 3.5 KiB per level there).
+/// The bound applies to the nesting of bodies (template bodies and `if`/`with`/`range`
+/// bodies together), checked at each call: a plain recursion fails at exactly this
+/// many calls, one through nested control structures sooner.
+pub(crate) const MAX_TEMPLATE_DEPTH: usize = 200;
 
 type ER<T> = Result<T, ExecError>;
 
@@ -35,6 +47,10 @@ pub(crate) struct Exec<'a> {
     pub ts: i64,
     pub labels: &'a LabelSet,
     vars: Vec<(&'a str, Value<'a>)>,
+    /// Templates `{{template}}` can run.
+    defs: &'a HashMap<String, List>,
+    /// Nesting of bodies being walked, bounded by [`MAX_TEMPLATE_DEPTH`] at each call.
+    depth: usize,
 }
 
 fn err<T>(pos: usize, ctx: &dyn fmt::Display, msg: impl Into<String>) -> ER<T> {
@@ -42,17 +58,25 @@ fn err<T>(pos: usize, ctx: &dyn fmt::Display, msg: impl Into<String>) -> ER<T> {
         pos,
         ctx: ctx.to_string(),
         msg: msg.into(),
+        template: None,
     })
 }
 
 impl<'a> Exec<'a> {
     /// A fresh execution for one entry.
-    pub fn new(line: &'a str, ts: i64, labels: &'a LabelSet) -> Self {
+    pub fn new(
+        line: &'a str,
+        ts: i64,
+        labels: &'a LabelSet,
+        defs: &'a HashMap<String, List>,
+    ) -> Self {
         Self {
             line,
             ts,
             labels,
             vars: Vec::new(),
+            defs,
+            depth: 0,
         }
     }
 
@@ -63,6 +87,13 @@ impl<'a> Exec<'a> {
     }
 
     fn walk(&mut self, dot: &Value<'a>, list: &'a [Node], out: &mut String) -> ER<Flow> {
+        self.depth += 1;
+        let r = self.walk_list(dot, list, out);
+        self.depth -= 1;
+        r
+    }
+
+    fn walk_list(&mut self, dot: &Value<'a>, list: &'a [Node], out: &mut String) -> ER<Flow> {
         for node in list {
             let flow = match node {
                 Node::Text(t) => {
@@ -81,12 +112,48 @@ impl<'a> Exec<'a> {
                 Node::Range(b) => self.walk_range(dot, b, out)?,
                 Node::Break => Flow::Break,
                 Node::Continue => Flow::Continue,
+                Node::Template(call) => self.walk_template(dot, call, out)?,
             };
             if flow != Flow::Normal {
                 return Ok(flow);
             }
         }
         Ok(Flow::Normal)
+    }
+
+    /// Go's `walkTemplate`: runs a named template with the pipeline's value as dot and
+    /// as `$`, seeing none of the caller's variables.
+    fn walk_template(&mut self, dot: &Value<'a>, call: &'a Call, out: &mut String) -> ER<Flow> {
+        let Some(body) = self.defs.get(&call.name) else {
+            return err(
+                call.pos,
+                call,
+                format!("no such template {}", gofmt::quote(&call.name)),
+            );
+        };
+        // `depth` counts the root body too: a call from template depth d sees d + 1
+        if self.depth > MAX_TEMPLATE_DEPTH {
+            return err(
+                call.pos,
+                call,
+                format!("exceeded maximum template depth ({MAX_TEMPLATE_DEPTH})"),
+            );
+        }
+        // variables the pipeline declares stay visible to the caller
+        let dot = match &call.pipe {
+            Some(pipe) => self.eval_pipeline(dot, pipe)?,
+            None => Value::Invalid,
+        };
+        let caller_vars = std::mem::replace(&mut self.vars, vec![("$", dot.clone())]);
+        let r = self.walk(&dot, body, out);
+        self.vars = caller_vars;
+        match r {
+            Ok(_) => Ok(Flow::Normal),
+            Err(mut e) => {
+                e.template.get_or_insert_with(|| call.name.clone());
+                Err(e)
+            }
+        }
     }
 
     fn walk_if_with(

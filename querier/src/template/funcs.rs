@@ -9,6 +9,7 @@ use regex::{NoExpand, Regex};
 use super::decimal::{self, Decimal, Op};
 use super::gofmt;
 use super::gotime::GoTime;
+use super::location::Location;
 use super::value::{Kind, Value};
 
 /// A function parameter's Go type.
@@ -288,7 +289,7 @@ impl Func {
             UnixEpochMillis => owned(time(a, 0).unix_milli().to_string()),
             UnixEpochNanos => owned(time(a, 0).unix_nano().to_string()),
             UnixEpoch => owned(time(a, 0).unix().to_string()),
-            ToDateInZone => Value::Time(GoTime::parse(s(a, 0), s(a, 2)).unwrap_or(GoTime::zero())),
+            ToDateInZone => Value::Time(to_date_in_zone(s(a, 0), s(a, 1), s(a, 2))),
             ToDate => Value::Time(GoTime::parse(s(a, 0), s(a, 1)).unwrap_or(GoTime::zero())),
             UnixToTime => Value::Time(unix_to_time(s(a, 0))?),
             AlignLeft => owned(align(int(a, 0), s(a, 1), true)?),
@@ -371,15 +372,7 @@ impl Func {
                 Ok(v) => Value::from_json(v),
                 Err(_) => Value::Nil,
             },
-            Date => {
-                let t = match &a[1] {
-                    Value::Time(t) => *t,
-                    Value::Int(i) => GoTime::from_unix_secs(*i),
-                    Value::Int64(i) => GoTime::from_unix_secs(*i),
-                    _ => GoTime::now(),
-                };
-                owned(t.utc().format(s(a, 0)))
-            }
+            Date => owned(date_in_zone(s(a, 0), &a[1], "Local")),
             Now => Value::Time(GoTime::now()),
             Default => match a.get(1) {
                 Some(v) if !v.is_empty_value() => v.clone(),
@@ -881,6 +874,25 @@ fn align(count: i64, src: &str, left: bool) -> Result<String, String> {
     } else {
         runes[(l - count) as usize..].iter().collect()
     })
+}
+
+/// Loki's `toDateInZone`: parses in the named zone, in UTC when the zone is unknown;
+/// Go's zero time when the value does not parse.
+fn to_date_in_zone(layout: &str, zone: &str, value: &str) -> GoTime {
+    let loc = Location::load(zone).unwrap_or(Location::Utc);
+    GoTime::parse_in(layout, value, &loc).unwrap_or(GoTime::zero())
+}
+
+/// sprig's `dateInZone` (behind `date`, which passes `Local`): formats a time, or Unix
+/// seconds, shown in the named zone (UTC when unknown); any other value means now.
+fn date_in_zone(layout: &str, date: &Value<'_>, zone: &str) -> String {
+    let t = match date {
+        Value::Time(t) => *t,
+        Value::Int(i) | Value::Int64(i) => GoTime::from_unix_secs(*i),
+        _ => GoTime::now(),
+    };
+    let loc = Location::load(zone).unwrap_or(Location::Utc);
+    t.in_location(&loc).format(layout)
 }
 
 /// Loki's `unixToTime`: days, seconds, ms, µs or ns by digit count.

@@ -1,10 +1,14 @@
 //! Go's `time.Time` as templates see it: layout-based formatting and parsing
-//! (`2006-01-02 15:04:05`), `String()`, Unix conversions. Times are UTC or a fixed
-//! offset; Loki runs with the `Local` zone set to UTC, so `Local` is UTC here.
+//! (`2006-01-02 15:04:05`), `String()`, Unix conversions. A time carries the offset and
+//! abbreviation of its zone at that instant (`+0200 CEST`), which is all that printing
+//! needs; named zones come from [`Location`]. Loki runs with the `Local` zone set to
+//! UTC, so `Local` is UTC here.
 
 use std::fmt::Write;
 
-/// An instant with a fixed zone offset.
+use super::location::Location;
+
+/// An instant with the zone offset and abbreviation it is shown in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct GoTime {
     /// Seconds since the Unix epoch.
@@ -13,6 +17,44 @@ pub(crate) struct GoTime {
     pub nsec: u32,
     /// Zone offset east of UTC in seconds.
     pub offset: i32,
+    /// Zone abbreviation; empty for an unnamed fixed zone (printed as `-0700`).
+    pub zone: ZoneName,
+}
+
+/// A zone abbreviation (`UTC`, `CEST`, `GMT+3`) stored inline so that times stay `Copy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ZoneName {
+    len: u8,
+    buf: [u8; 15],
+}
+
+impl ZoneName {
+    /// The name of UTC.
+    pub const UTC: ZoneName = ZoneName {
+        len: 3,
+        buf: *b"UTC\0\0\0\0\0\0\0\0\0\0\0\0",
+    };
+    /// No name: Go prints the numeric offset instead.
+    pub const NONE: ZoneName = ZoneName {
+        len: 0,
+        buf: [0; 15],
+    };
+
+    /// A name, cut to 15 bytes at a character boundary (abbreviations are 3 to 6).
+    pub fn new(s: &str) -> Self {
+        let mut n = s.len().min(15);
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        let mut buf = [0; 15];
+        buf[..n].copy_from_slice(&s.as_bytes()[..n]);
+        ZoneName { len: n as u8, buf }
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..usize::from(self.len)]).unwrap_or("")
+    }
 }
 
 const MONTHS: [&str; 12] = [
@@ -273,6 +315,7 @@ impl GoTime {
             secs: ns.div_euclid(1_000_000_000),
             nsec: ns.rem_euclid(1_000_000_000) as u32,
             offset: 0,
+            zone: ZoneName::UTC,
         }
     }
 
@@ -282,6 +325,7 @@ impl GoTime {
             secs: s,
             nsec: 0,
             offset: 0,
+            zone: ZoneName::UTC,
         }
     }
 
@@ -299,6 +343,7 @@ impl GoTime {
             secs: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
             nsec: d.subsec_nanos(),
             offset: 0,
+            zone: ZoneName::UTC,
         }
     }
 
@@ -328,7 +373,21 @@ impl GoTime {
 
     /// The same instant in UTC.
     pub fn utc(self) -> Self {
-        Self { offset: 0, ..self }
+        Self {
+            offset: 0,
+            zone: ZoneName::UTC,
+            ..self
+        }
+    }
+
+    /// `t.In(loc)`: the same instant shown in `loc`.
+    pub fn in_location(self, loc: &Location) -> Self {
+        let (offset, zone) = loc.lookup(self.secs);
+        Self {
+            offset,
+            zone: ZoneName::new(zone),
+            ..self
+        }
     }
 
     fn civil(&self) -> Civil {
@@ -365,8 +424,8 @@ impl GoTime {
         })
     }
 
-    fn zone_name(&self) -> Option<&'static str> {
-        (self.offset == 0).then_some("UTC")
+    fn zone_name(&self) -> Option<&str> {
+        Some(self.zone.as_str()).filter(|n| !n.is_empty())
     }
 
     /// `t.Format(layout)`.
@@ -513,6 +572,13 @@ impl GoTime {
 
     /// `time.ParseInLocation(layout, value, UTC)`.
     pub fn parse(layout: &str, value: &str) -> Result<Self, String> {
+        Self::parse_in(layout, value, &Location::Utc)
+    }
+
+    /// `time.ParseInLocation(layout, value, loc)`: a wall clock without a zone in the
+    /// value is read in `loc`; a zone offset or abbreviation in the value is kept
+    /// (shown in `loc` when `loc` has that offset or name at that time).
+    pub fn parse_in(layout: &str, value: &str, loc: &Location) -> Result<Self, String> {
         let err = |elem: &str, v: &str| {
             Err(format!(
                 "parsing time {} as {}: cannot parse {} as {}",
@@ -525,7 +591,10 @@ impl GoTime {
         let (mut year, mut month, mut day, mut yday) = (1i64, 0u32, 0u32, 0u32);
         let (mut hour, mut min, mut sec, mut nsec) = (0u32, 0u32, 0u32, 0u32);
         let mut pm: Option<bool> = None;
-        let mut offset: i32 = 0;
+        // `Z` or `UTC` in the value (Go's `z = UTC`), a numeric offset, a zone name
+        let mut z_utc = false;
+        let mut zone_offset: Option<i32> = None;
+        let mut zone_name: Option<&str> = None;
         let mut l = layout.as_bytes();
         let mut v = value;
         let mut month_set = false;
@@ -685,13 +754,14 @@ impl GoTime {
                     }
                 }
                 Std::Tz => {
-                    if v.starts_with("UTC") {
-                        v = &v[3..];
+                    if let Some(rest) = v.strip_prefix("UTC") {
+                        z_utc = true;
+                        v = rest;
                     } else {
-                        let n = v.bytes().take_while(u8::is_ascii_uppercase).count();
-                        if n < 3 {
+                        let Some(n) = zone_name_len(v) else {
                             return err(elem, v);
-                        }
+                        };
+                        zone_name = Some(&v[..n]);
                         v = &v[n..];
                     }
                 }
@@ -707,7 +777,7 @@ impl GoTime {
                     );
                     if iso && v.starts_with('Z') {
                         v = &v[1..];
-                        offset = 0;
+                        z_utc = true;
                         continue;
                     }
                     let b = v.as_bytes();
@@ -740,7 +810,7 @@ impl GoTime {
                             (i32::from(b[idx] - b'0') * 10 + i32::from(b[idx + 1] - b'0')) * mult;
                         idx += 2;
                     }
-                    offset = sign * total;
+                    zone_offset = Some(sign * total);
                     v = &v[idx..];
                 }
             }
@@ -781,10 +851,92 @@ impl GoTime {
                 super::gofmt::quote(value)
             ));
         }
-        let days = days_from_civil(year, month, day);
-        let secs = days * 86_400 + i64::from(hour * 3600 + min * 60 + sec) - i64::from(offset);
-        Ok(Self { secs, nsec, offset })
+        // the wall clock read as UTC
+        let wall =
+            days_from_civil(year, month, day) * 86_400 + i64::from(hour * 3600 + min * 60 + sec);
+        let at = |secs: i64, offset: i32, zone: ZoneName| Self {
+            secs,
+            nsec,
+            offset,
+            zone,
+        };
+        let in_loc = |secs: i64| {
+            let (offset, name) = loc.lookup(secs);
+            at(secs, offset, ZoneName::new(name))
+        };
+        if z_utc {
+            return Ok(at(wall, 0, ZoneName::UTC));
+        }
+        if let Some(offset) = zone_offset {
+            let secs = wall - i64::from(offset);
+            let (loc_offset, loc_name) = loc.lookup(secs);
+            if loc_offset == offset && zone_name.is_none_or(|n| n == loc_name) {
+                return Ok(in_loc(secs));
+            }
+            return Ok(at(
+                secs,
+                offset,
+                zone_name.map_or(ZoneName::NONE, ZoneName::new),
+            ));
+        }
+        if let Some(name) = zone_name {
+            if let Some(offset) = loc.lookup_name(name, wall) {
+                return Ok(in_loc(wall - i64::from(offset)));
+            }
+            // an unknown abbreviation: Go keeps the wall clock as UTC and shows it in a
+            // made-up zone of that name, offset 0 except for `GMT+h`
+            let offset = match name.strip_prefix("GMT") {
+                Some(h) if !h.is_empty() => h.parse::<i32>().unwrap_or(0) * 3600,
+                _ => 0,
+            };
+            return Ok(at(wall, offset, ZoneName::new(name)));
+        }
+        Ok(in_loc(loc.wall_to_unix(wall)))
     }
+}
+
+/// Go's `parseTimeZone`: the length of the zone abbreviation `value` starts with.
+fn zone_name_len(value: &str) -> Option<usize> {
+    let b = value.as_bytes();
+    if b.len() < 3 {
+        return None;
+    }
+    if b.starts_with(b"ChST") || b.starts_with(b"MeST") {
+        return Some(4);
+    }
+    if let Some(rest) = value.strip_prefix("GMT") {
+        // `GMT` or `GMT` followed by a signed hour offset
+        return Some(3 + signed_offset_len(rest).unwrap_or(0));
+    }
+    if b[0] == b'+' || b[0] == b'-' {
+        return signed_offset_len(value);
+    }
+    let upper = b
+        .iter()
+        .take(6)
+        .take_while(|c| c.is_ascii_uppercase())
+        .count();
+    match upper {
+        3 => Some(3),
+        4 if b[3] == b'T' || &b[..4] == b"WITA" => Some(4),
+        5 if b[4] == b'T' => Some(5),
+        _ => None,
+    }
+}
+
+/// Go's `parseSignedOffset`: a sign and an hour of at most 12.
+fn signed_offset_len(value: &str) -> Option<usize> {
+    let b = value.as_bytes();
+    if !matches!(b.first(), Some(b'+' | b'-')) {
+        return None;
+    }
+    let digits = b[1..].iter().take_while(|c| c.is_ascii_digit()).count();
+    if digits == 0 {
+        return None;
+    }
+    // Go's leadingInt overflows (an error) long before 19 digits
+    let hour: u64 = value[1..1 + digits.min(18)].parse().ok()?;
+    (digits <= 18 && hour <= 12).then_some(1 + digits)
 }
 
 fn frac_nanos(digits: &str) -> u32 {

@@ -9,9 +9,16 @@
 //! results, exactly like Loki. Label values are borrowed, never copied: a template such
 //! as `{{.message}}` renders without allocating beyond the output string.
 //!
+//! `{{define}}`, `{{template}}` and `{{block}}` work as in Go: a source may define
+//! associated templates and call them with a new dot; a recursion ends in Go's
+//! "exceeded maximum template depth" error (at a lower depth than Go's, see
+//! `exec::MAX_TEMPLATE_DEPTH`). Times keep their zone: `toDateInZone` reads named zones
+//! from the system tz database like Go's `time.LoadLocation`.
+//!
 //! Modules: [`lexer`] (tokens), [`parse`] (syntax tree), [`exec`] (evaluation),
 //! [`funcs`] (the function table), [`value`] (Go values), [`gofmt`] (Go printing),
-//! [`gotime`] (Go time layouts), [`decimal`] (sprig's float arithmetic).
+//! [`gotime`] (Go time layouts), [`location`] (named time zones), [`decimal`] (sprig's
+//! float arithmetic).
 
 mod decimal;
 mod exec;
@@ -19,6 +26,7 @@ mod funcs;
 mod gofmt;
 mod gotime;
 mod lexer;
+mod location;
 mod parse;
 mod value;
 
@@ -55,7 +63,8 @@ struct Inner {
     /// Go's template name, shown in error messages: `line` or `label`.
     name: String,
     src: String,
-    root: parse::List,
+    /// The executed body and the `{{define}}`/`{{block}}` templates it may invoke.
+    trees: parse::Trees,
     /// Set when the whole template is `{{.name}}`: rendered by a direct label lookup.
     simple_field: Option<String>,
 }
@@ -70,8 +79,8 @@ impl Template {
     /// templates `line` and `label_format` templates `label`, and the name appears in
     /// error messages (`template: label:1: ...`).
     pub fn parse_named(name: &str, src: &str) -> Result<Self, TemplateError> {
-        let root = parse::parse(name, src).map_err(TemplateError)?;
-        let simple_field = match root.as_slice() {
+        let trees = parse::parse(name, src).map_err(TemplateError)?;
+        let simple_field = match trees.root.as_slice() {
             [parse::Node::Action(p)] if p.decl.is_empty() && p.cmds.len() == 1 => {
                 match p.cmds[0].args.as_slice() {
                     [
@@ -89,17 +98,19 @@ impl Template {
             inner: Arc::new(Inner {
                 name: name.to_string(),
                 src: src.to_string(),
-                root,
+                trees,
                 simple_field,
             }),
         })
     }
 
     /// Label names the template reads as fields (`.name`), in order of appearance,
-    /// deduplicated: Loki's `RequiredLabelNames`.
+    /// deduplicated: Loki's `RequiredLabelNames`. Like Loki, only the executed body is
+    /// walked: fields read inside `{{define}}`/`{{block}}` bodies or in the pipeline of
+    /// a `{{template}}` call are not listed.
     pub fn required_labels(&self) -> Vec<String> {
         let mut out = Vec::new();
-        collect_fields(&self.inner.root, &mut out);
+        collect_fields(&self.inner.trees.root, &mut out);
         let mut seen = std::collections::HashSet::new();
         out.retain(|n| seen.insert(n.clone()));
         out
@@ -115,8 +126,8 @@ impl Template {
             return Ok(());
         }
         let start = out.len();
-        let mut ex = exec::Exec::new(ctx.line, ctx.ts, ctx.labels);
-        match ex.run(&inner.root, out) {
+        let mut ex = exec::Exec::new(ctx.line, ctx.ts, ctx.labels, &inner.trees.defs);
+        match ex.run(&inner.trees.root, out) {
             Ok(()) => Ok(()),
             Err(e) => {
                 out.truncate(start);
@@ -146,9 +157,12 @@ impl Template {
         } else {
             e.ctx.clone()
         };
+        // the location names the parsed source; "executing" names the running template
         let name = &self.inner.name;
+        let running = e.template.as_deref().unwrap_or(name);
         format!(
-            "template: {name}:{line}:{col}: executing {name:?} at <{ctx}>: {}",
+            "template: {name}:{line}:{col}: executing {} at <{ctx}>: {}",
+            gofmt::quote(running),
             e.msg
         )
     }

@@ -27,6 +27,29 @@ pub(crate) enum Node {
     Break,
     /// `{{ continue }}`.
     Continue,
+    /// `{{ template "name" pipeline }}`, also what `{{ block }}` leaves in place.
+    Template(Box<Call>),
+}
+
+/// An invocation of an associated template by name.
+#[derive(Debug, Clone)]
+pub(crate) struct Call {
+    /// Byte offset of the name (Go's position of a `TemplateNode`).
+    pub pos: usize,
+    pub name: String,
+    /// The new dot; `None` runs the template with no data.
+    pub pipe: Option<Pipe>,
+}
+
+/// The result of parsing a source: the body that executes and the templates it defines
+/// with `{{define}}` and `{{block}}` (Go's associated templates).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Trees {
+    /// The body executed by `Execute`: the source outside definitions, or a definition
+    /// with the template's own name when that body is empty (Go's rule).
+    pub root: List,
+    /// Every template by name, the template's own name included (a body may call it).
+    pub defs: std::collections::HashMap<String, List>,
 }
 
 /// The shared shape of `if`, `range` and `with`.
@@ -172,8 +195,28 @@ impl fmt::Display for Node {
             Node::With(b) => write_branch(f, "with", b),
             Node::Break => f.write_str("{{break}}"),
             Node::Continue => f.write_str("{{continue}}"),
+            Node::Template(c) => write!(f, "{c}"),
         }
     }
+}
+
+impl fmt::Display for Call {
+    /// Go's `TemplateNode.String()`: `{{template "name" pipe}}`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{{{{template {}", gofmt::quote(&self.name))?;
+        if let Some(p) = &self.pipe {
+            write!(f, " {p}")?;
+        }
+        f.write_str("}}")
+    }
+}
+
+/// Go's `parse.IsEmptyTree`: nothing but white space, so a later definition may replace it.
+pub(crate) fn is_empty_tree(list: &[Node]) -> bool {
+    list.iter().all(|n| match n {
+        Node::Text(t) => t.trim().is_empty(),
+        _ => false,
+    })
 }
 
 /// Go's `BranchNode.String()`: `{{if pipe}}list{{else}}list{{end}}`.
@@ -187,8 +230,9 @@ pub(crate) fn write_branch(f: &mut fmt::Formatter<'_>, name: &str, b: &Branch) -
     f.write_str("{{end}}")
 }
 
-/// Parses `src`; errors are formatted as Go does (`template: NAME:LINE: MSG`).
-pub(crate) fn parse(name: &str, src: &str) -> Result<List, String> {
+/// Parses `src` as the template `name` with its `{{define}}`/`{{block}}` definitions;
+/// errors are formatted as Go does (`template: NAME:LINE: MSG`).
+pub(crate) fn parse(name: &str, src: &str) -> Result<Trees, String> {
     let toks = lexer::lex(src).map_err(|e| err_text(name, src, e.pos, &e.msg))?;
     let mut p = Parser {
         toks,
@@ -196,8 +240,14 @@ pub(crate) fn parse(name: &str, src: &str) -> Result<List, String> {
         vars: vec!["$".to_string()],
         range_depth: 0,
         depth: 0,
+        defs: std::collections::HashMap::new(),
     };
-    p.top().map_err(|(pos, msg)| err_text(name, src, pos, &msg))
+    let fail = |(pos, msg): (usize, String)| err_text(name, src, pos, &msg);
+    let root = p.top().map_err(fail)?;
+    // Go adds the template's own body last, under the same rule as definitions
+    p.add(name, root, src.len()).map_err(fail)?;
+    let root = p.defs.get(name).cloned().unwrap_or_default();
+    Ok(Trees { root, defs: p.defs })
 }
 
 fn err_text(name: &str, src: &str, pos: usize, msg: &str) -> String {
@@ -227,6 +277,8 @@ struct Parser {
     range_depth: usize,
     /// Nesting of pipelines and control structures, bounded by [`MAX_DEPTH`].
     depth: usize,
+    /// Templates defined so far (Go's tree set).
+    defs: std::collections::HashMap<String, List>,
 }
 
 /// Go's `item.String()` for "unexpected" errors.
@@ -303,6 +355,16 @@ impl Parser {
             if matches!(self.peek().tok, Tok::Eof) {
                 return Ok(list);
             }
+            // `{{define}}` is only recognised here, at the top level
+            if matches!(self.peek().tok, Tok::LeftDelim) {
+                let save = self.i;
+                self.next();
+                if matches!(self.next_non_space().tok, Tok::Keyword("define")) {
+                    self.definition()?;
+                    continue;
+                }
+                self.i = save;
+            }
             match self.text_or_action()? {
                 Ok(n) => list.push(n),
                 Err((pos, Stop::End)) => return Err((pos, "unexpected {{end}}".into())),
@@ -368,16 +430,93 @@ impl Parser {
                     Node::Continue
                 }))
             }
-            Tok::Keyword(k @ ("define" | "template" | "block")) => Err((
-                t.pos,
-                format!("{{{{{k}}}}} is not supported in log templates"),
-            )),
+            Tok::Keyword("template") => {
+                let name_tok = self.next_non_space();
+                let name = template_name(&name_tok, "template clause")?;
+                let pipe = if matches!(self.peek_non_space().tok, Tok::RightDelim) {
+                    self.next();
+                    None
+                } else {
+                    // variables declared here persist after the action, as in Go
+                    Some(self.pipeline("template clause", true)?)
+                };
+                Ok(Ok(Node::Template(Box::new(Call {
+                    pos: name_tok.pos,
+                    name,
+                    pipe,
+                }))))
+            }
+            Tok::Keyword("block") => {
+                let name_tok = self.next_non_space();
+                let name = template_name(&name_tok, "block clause")?;
+                let pipe = self.pipeline("block clause", true)?;
+                let (body, end) = self.definition_body("block clause")?;
+                self.add(&name, body, end)?;
+                Ok(Ok(Node::Template(Box::new(Call {
+                    pos: name_tok.pos,
+                    name,
+                    pipe: Some(pipe),
+                }))))
+            }
             _ => {
                 self.i -= 1;
                 let pipe = self.pipeline("command", true)?;
                 Ok(Ok(Node::Action(pipe)))
             }
         }
+    }
+
+    /// `{{define "name"}} body {{end}}`, the `define` keyword already read.
+    fn definition(&mut self) -> PResult<()> {
+        const CONTEXT: &str = "define clause";
+        let t = self.next_non_space();
+        if !matches!(t.tok, Tok::Str(_) | Tok::RawStr(_)) {
+            return self.unexpected(&t, CONTEXT);
+        }
+        let name = template_name(&t, CONTEXT)?;
+        self.expect_right_delim(CONTEXT)?;
+        let (body, end) = self.definition_body(CONTEXT)?;
+        self.add(&name, body, end)
+    }
+
+    /// The body of a `{{define}}` or `{{block}}` up to its `{{end}}`: a new Go tree, so
+    /// it sees only `$` and is outside any enclosing `{{range}}`. Returns the body and
+    /// the position of its `{{end}}`.
+    fn definition_body(&mut self, context: &str) -> PResult<(List, usize)> {
+        let vars = std::mem::replace(&mut self.vars, vec!["$".to_string()]);
+        let range_depth = std::mem::replace(&mut self.range_depth, 0);
+        let r = self.item_list();
+        self.vars = vars;
+        self.range_depth = range_depth;
+        match r? {
+            (body, Stop::End) => {
+                let end = self.toks[self.i.saturating_sub(1)].pos;
+                Ok((body, end))
+            }
+            (_, Stop::Else(pos)) => Err((pos, format!("unexpected {{{{else}}}} in {context}"))),
+        }
+    }
+
+    /// Go's `Tree.add`: a definition replaces an empty one; two non-empty definitions
+    /// of one name are an error.
+    fn add(&mut self, name: &str, body: List, pos: usize) -> PResult<()> {
+        match self.defs.get(name) {
+            Some(old) if !is_empty_tree(old) => {
+                if !is_empty_tree(&body) {
+                    return Err((
+                        pos,
+                        format!(
+                            "template: multiple definition of template {}",
+                            gofmt::quote(name)
+                        ),
+                    ));
+                }
+            }
+            _ => {
+                self.defs.insert(name.to_string(), body);
+            }
+        }
+        Ok(())
     }
 
     fn expect_right_delim(&mut self, context: &str) -> PResult<()> {
@@ -667,6 +806,18 @@ impl Parser {
     }
 }
 
+/// Go's `parseTemplateName`: the quoted name of a `{{template}}` or `{{block}}`.
+fn template_name(t: &Token, context: &str) -> PResult<String> {
+    match &t.tok {
+        Tok::Str(q) => gofmt::unquote(q).ok_or((t.pos, "invalid syntax".to_string())),
+        Tok::RawStr(q) => Ok(q[1..q.len() - 1].replace('\r', "")),
+        other => Err((
+            t.pos,
+            format!("unexpected {} in {context}", describe(other)),
+        )),
+    }
+}
+
 /// Go's `parse.newNumber`: which of int / uint / float the literal can be.
 fn parse_number(text: &str, is_char: bool) -> Result<Number, String> {
     let mut n = Number {
@@ -757,7 +908,9 @@ mod tests {
     #[test]
     fn node_strings_match_go() {
         let l = parse("line", "{{ $x := printf \"%d\" (len .a) | upper }}").unwrap();
-        let Node::Action(p) = &l[0] else { panic!() };
+        let Node::Action(p) = &l.root[0] else {
+            panic!()
+        };
         assert_eq!(p.to_string(), "$x := printf \"%d\" (len .a) | upper");
     }
 }

@@ -510,3 +510,354 @@ fn case_mapping_is_per_rune_like_go() {
         "STRAßE οδοσ HÉLLO"
     );
 }
+
+#[test]
+fn define_and_template_run_with_the_given_dot() {
+    assert_eq!(
+        render("{{define \"x\"}}[{{.app}}]{{end}}{{template \"x\" .}}-{{template \"x\" .}}"),
+        "[sshd]-[sshd]"
+    );
+    // the definition may come after its use; text around it is kept
+    assert_eq!(
+        render("a{{template \"x\" .host}}b{{define \"x\"}}<{{.}}>{{end}}c"),
+        "a<db-1>bc"
+    );
+    // no pipeline: the dot is missing
+    assert_eq!(
+        render("{{define \"x\"}}{{.}}|{{.app}}{{end}}{{template \"x\"}}"),
+        "<no value>|<no value>"
+    );
+    // `$` is the new dot; raw string names
+    assert_eq!(
+        render("{{define `d`}}{{$}}|{{.}}{{end}}{{template `d` .app | upper}}"),
+        "SSHD|SSHD"
+    );
+    // variables declared by the call's pipeline persist in the caller
+    assert_eq!(
+        render("{{define \"d\"}}{{.}}{{end}}{{template \"d\" $v := .host}}/{{$v}}"),
+        "db-1/db-1"
+    );
+    // a definition with only space is replaced by a later one
+    assert_eq!(
+        render("{{define \"a\"}} {{end}}{{define \"a\"}}2{{end}}{{template \"a\"}}"),
+        "2"
+    );
+    assert_eq!(render("{{define \"x\"}}only a definition{{end}}"), "");
+    // a definition of the template's own name runs when the body is only space
+    assert_eq!(render("{{define \"line\"}}D{{.app}}{{end}} \n "), "Dsshd");
+}
+
+#[test]
+fn block_is_define_plus_template() {
+    assert_eq!(render("{{block \"b\" .host}}<{{.}}>{{end}}"), "<db-1>");
+    assert_eq!(
+        render("{{block \"b\" .app}}<{{.}}>{{end}}{{template \"b\" .level}}"),
+        "<sshd><warn>"
+    );
+    assert_eq!(
+        render("{{range $i, $e := fromJson `[1,2]`}}{{block \"b\" $e}}({{.}}){{end}}{{end}}"),
+        "(1)(2)"
+    );
+}
+
+#[test]
+fn recursive_templates_run_until_their_base_case() {
+    assert_eq!(
+        render(
+            "{{define \"c\"}}{{.}}{{if gt . 0}},{{template \"c\" sub . 1}}{{end}}{{end}}{{template \"c\" 3}}"
+        ),
+        "3,2,1,0"
+    );
+}
+
+#[test]
+fn template_exec_errors_use_go_wording() {
+    assert_eq!(
+        render_err("{{template \"nope\" .}}"),
+        "template: line:1:11: executing \"line\" at <{{template \"nope\" .}...>: no such template \"nope\""
+    );
+    // errors inside a definition name it, at its position in the source
+    assert_eq!(
+        render_err("{{define \"e\"}}{{div 1 0}}{{end}}{{template \"e\" .}}"),
+        "template: line:1:16: executing \"e\" at <div 1 0>: error calling div: runtime error: integer divide by zero"
+    );
+    assert_eq!(
+        render_err("{{define \"e\"}}\n {{.app.x}}{{end}}{{template \"e\" .}}"),
+        "template: line:2:3: executing \"e\" at <.app.x>: can't evaluate field x in type string"
+    );
+    let t = Template::parse_named("label", "{{block \"b\" .}}{{div 1 0}}{{end}}").unwrap();
+    let l = labels();
+    let ctx = TemplateContext {
+        labels: &l,
+        line: LINE,
+        ts: TS,
+    };
+    assert_eq!(
+        t.render_to_string(&ctx).unwrap_err().0,
+        "template: label:1:17: executing \"b\" at <div 1 0>: error calling div: runtime error: integer divide by zero"
+    );
+}
+
+#[test]
+fn infinite_recursion_is_an_error_not_a_stack_overflow() {
+    assert_eq!(
+        render_err("{{define \"r\"}}{{template \"r\" .}}{{end}}{{template \"r\" .}}"),
+        "template: line:1:25: executing \"r\" at <{{template \"r\" .}}>: exceeded maximum template depth (200)"
+    );
+    assert_eq!(
+        render_err("{{template \"line\" .}}"),
+        "template: line:1:11: executing \"line\" at <{{template \"line\" .}...>: exceeded maximum template depth (200)"
+    );
+    // recursion through the deepest nesting a body may have, on a worker-sized stack
+    let src = format!(
+        "{{{{define \"r\"}}}}{}{{{{template \"r\" {}.{}}}}}{}{{{{end}}}}{{{{template \"r\" .}}}}",
+        "{{ with 1 }}".repeat(97),
+        "(".repeat(2),
+        ")".repeat(2),
+        "{{ end }}".repeat(97),
+    );
+    let handle = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            let t = Template::parse(&src).unwrap();
+            let l = labels();
+            let ctx = TemplateContext {
+                labels: &l,
+                line: LINE,
+                ts: TS,
+            };
+            t.render_to_string(&ctx).unwrap_err().0
+        })
+        .unwrap();
+    assert!(
+        handle
+            .join()
+            .unwrap()
+            .ends_with("exceeded maximum template depth (200)")
+    );
+}
+
+#[test]
+fn define_template_block_parse_errors_use_go_wording() {
+    assert_eq!(
+        parse_err("{{define \"x\"}}a"),
+        "template: line:1: unexpected EOF"
+    );
+    assert_eq!(
+        parse_err("{{define x}}{{end}}"),
+        "template: line:1: unexpected \"x\" in define clause"
+    );
+    assert_eq!(
+        parse_err("{{define \"x\" 1}}{{end}}"),
+        "template: line:1: unexpected \"1\" in define clause"
+    );
+    assert_eq!(
+        parse_err("{{define \"x\"}}a{{else}}b{{end}}"),
+        "template: line:1: unexpected {{else}} in define clause"
+    );
+    assert_eq!(
+        parse_err("{{if 1}}{{define \"x\"}}{{end}}{{end}}"),
+        "template: line:1: unexpected <define> in command"
+    );
+    assert_eq!(
+        parse_err("{{template .x}}"),
+        "template: line:1: unexpected \".x\" in template clause"
+    );
+    assert_eq!(
+        parse_err("{{block \"b\"}}x{{end}}"),
+        "template: line:1: missing value for block clause"
+    );
+    assert_eq!(
+        parse_err("{{block \"b\" .}}x{{else}}y{{end}}"),
+        "template: line:1: unexpected {{else}} in block clause"
+    );
+    assert_eq!(
+        parse_err("{{define \"a\"}}1{{end}}\n{{define \"a\"}}2{{end}}"),
+        "template: line:2: template: multiple definition of template \"a\""
+    );
+    assert_eq!(
+        parse_err("{{define \"b\"}}1{{end}}{{block \"b\" .}}2{{end}}"),
+        "template: line:1: template: multiple definition of template \"b\""
+    );
+    assert_eq!(
+        parse_err("{{define \"line\"}}D{{end}}x\n"),
+        "template: line:2: template: multiple definition of template \"line\""
+    );
+    // a definition is a new scope: no outer variables, no enclosing range
+    assert_eq!(
+        parse_err("{{$x := 1}}{{define \"v\"}}{{$x}}{{end}}"),
+        "template: line:1: undefined variable \"$x\""
+    );
+    assert_eq!(
+        parse_err("{{range .a}}{{block \"b\" .}}{{break}}{{end}}{{end}}"),
+        "template: line:1: {{break}} outside {{range}}"
+    );
+}
+
+#[test]
+fn required_labels_skip_template_calls_and_definitions_like_loki() {
+    let t = Template::parse("{{.a}}{{template \"x\" .b}}{{define \"x\"}}{{.c}}{{end}}").unwrap();
+    assert_eq!(t.required_labels(), vec!["a"]);
+}
+
+/// Named zones need the system tz database (Debian: the `tzdata` package).
+fn require_tzdata() {
+    assert!(
+        std::path::Path::new("/usr/share/zoneinfo/Europe/Paris").exists(),
+        "these tests need the tz database: apt-get install -y tzdata"
+    );
+}
+
+#[test]
+fn to_date_in_zone_parses_in_named_zones() {
+    require_tzdata();
+    let paris = |v: &str, tail: &str| {
+        render(&format!(
+            "{{{{ toDateInZone \"2006-01-02 15:04\" \"Europe/Paris\" \"{v}\"{tail} }}}}"
+        ))
+    };
+    assert_eq!(
+        paris("2024-06-01 12:00", ""),
+        "2024-06-01 12:00:00 +0200 CEST"
+    );
+    assert_eq!(paris("2024-06-01 12:00", " | unixEpoch"), "1717236000");
+    assert_eq!(
+        paris("2024-06-01 12:00", " | unixEpochMillis"),
+        "1717236000000"
+    );
+    assert_eq!(
+        render(
+            "{{ (toDateInZone \"2006-01-02 15:04\" \"Europe/Paris\" \"2024-06-01 12:00\").Format \"Mon 15:04 MST -0700 Z07:00\" }}"
+        ),
+        "Sat 12:00 CEST +0200 +02:00"
+    );
+    assert_eq!(
+        render(
+            "{{ with toDateInZone \"2006-01-02 15:04\" \"Europe/Paris\" \"2024-06-01 12:00\" }}{{ .Hour }} {{ .UTC }}{{ end }}"
+        ),
+        "12 2024-06-01 10:00:00 +0000 UTC"
+    );
+    assert_eq!(
+        paris("2024-01-15 08:30", ""),
+        "2024-01-15 08:30:00 +0100 CET"
+    );
+    assert_eq!(
+        render("{{ toDateInZone \"2006-01-02 15:04\" \"America/New_York\" \"2024-07-04 09:00\" }}"),
+        "2024-07-04 09:00:00 -0400 EDT"
+    );
+    assert_eq!(
+        render("{{ toDateInZone \"2006-01-02 15:04\" \"Asia/Kolkata\" \"2024-07-04 09:00\" }}"),
+        "2024-07-04 09:00:00 +0530 IST"
+    );
+    // sprig's date shows times in Local, which is UTC in Loki's images
+    assert_eq!(
+        render(
+            "{{ toDateInZone \"2006-01-02 15:04\" \"Europe/Paris\" \"2024-06-01 12:00\" | date \"15:04 MST\" }}"
+        ),
+        "10:00 UTC"
+    );
+}
+
+#[test]
+fn to_date_in_zone_picks_offsets_in_dst_changes_like_go() {
+    require_tzdata();
+    let paris = |v: &str| {
+        render(&format!(
+            "{{{{ toDateInZone \"2006-01-02 15:04\" \"Europe/Paris\" \"{v}\" }}}}"
+        ))
+    };
+    // 02:30 does not exist on 2024-03-31: Go's time.Date lands on 03:30 CEST
+    assert_eq!(paris("2024-03-31 02:30"), "2024-03-31 03:30:00 +0200 CEST");
+    // 02:30 happens twice on 2024-10-27: Go's time.Date picks the second (CET)
+    assert_eq!(paris("2024-10-27 02:30"), "2024-10-27 02:30:00 +0100 CET");
+    assert_eq!(paris("2024-10-27 01:59"), "2024-10-27 01:59:00 +0200 CEST");
+    assert_eq!(paris("2024-10-27 03:00"), "2024-10-27 03:00:00 +0100 CET");
+}
+
+#[test]
+fn to_date_in_zone_keeps_zones_written_in_the_value() {
+    require_tzdata();
+    let paris = |layout: &str, v: &str| {
+        render(&format!(
+            "{{{{ toDateInZone \"{layout}\" \"Europe/Paris\" \"{v}\" }}}}"
+        ))
+    };
+    // the zone's own offset: shown in the zone
+    assert_eq!(
+        paris("2006-01-02 15:04 -0700", "2024-06-01 12:00 +0200"),
+        "2024-06-01 12:00:00 +0200 CEST"
+    );
+    // another offset: an unnamed fixed zone, printed as the offset
+    assert_eq!(
+        paris("2006-01-02 15:04 -0700", "2024-06-01 12:00 +0000"),
+        "2024-06-01 12:00:00 +0000 +0000"
+    );
+    assert_eq!(
+        paris("2006-01-02T15:04Z07:00", "2024-06-01T12:00Z"),
+        "2024-06-01 12:00:00 +0000 UTC"
+    );
+    // an abbreviation of the zone: its offset, then shown as the zone is at that time
+    assert_eq!(
+        paris("2006-01-02 15:04 MST", "2024-01-15 08:30 CEST"),
+        "2024-01-15 07:30:00 +0100 CET"
+    );
+    assert_eq!(
+        paris("2006-01-02 15:04 MST", "2024-06-01 12:00 CEST"),
+        "2024-06-01 12:00:00 +0200 CEST"
+    );
+    // unknown abbreviations: the wall clock read as UTC, shown in a zone of that name
+    assert_eq!(
+        render("{{ toDate \"2006-01-02 15:04 MST\" \"2024-01-15 10:00 XYZ\" }}"),
+        "2024-01-15 10:00:00 +0000 XYZ"
+    );
+    assert_eq!(
+        render("{{ toDate \"2006-01-02 15:04 MST\" \"2024-01-15 10:00 GMT+3\" }}"),
+        "2024-01-15 13:00:00 +0300 GMT+3"
+    );
+    assert_eq!(
+        render("{{ toDate \"2006-01-02 15:04 MST\" \"2024-01-15 10:00 UTC\" }}"),
+        "2024-01-15 10:00:00 +0000 UTC"
+    );
+    assert_eq!(
+        render("{{ toDate \"2006-01-02 MST\" \"2024-01-15 XY\" }}"),
+        "0001-01-01 00:00:00 +0000 UTC"
+    );
+}
+
+#[test]
+fn to_date_in_zone_falls_back_to_utc_like_loki() {
+    let at = |zone: &str| {
+        render(&format!(
+            "{{{{ toDateInZone \"2006-01-02 15:04\" \"{zone}\" \"2024-06-01 12:00\" }}}}"
+        ))
+    };
+    // Loki: LoadLocation fails -> UTC, and UTC, Local and "" are UTC
+    for zone in [
+        "Mars/Olympus",
+        "../../../etc/passwd",
+        "/usr/share/zoneinfo/Europe/Paris",
+        "UTC",
+        "Local",
+        "",
+    ] {
+        assert_eq!(at(zone), "2024-06-01 12:00:00 +0000 UTC", "{zone}");
+    }
+    // a value that does not parse: Go's zero time
+    assert_eq!(
+        render("{{ toDateInZone \"2006-01-02\" \"Europe/Paris\" \"June 1\" }}"),
+        "0001-01-01 00:00:00 +0000 UTC"
+    );
+}
+
+#[test]
+fn date_in_zone_is_not_a_loki_function() {
+    // sprig has dateInZone/date_in_zone, but Loki does not expose them
+    assert_eq!(
+        parse_err("{{ dateInZone \"15:04\" now \"UTC\" }}"),
+        "template: line:1: function \"dateInZone\" not defined"
+    );
+    assert_eq!(
+        parse_err("{{ date_in_zone \"15:04\" now \"UTC\" }}"),
+        "template: line:1: function \"date_in_zone\" not defined"
+    );
+}
