@@ -54,6 +54,11 @@ pub enum AppError {
     Config(String),
 }
 
+/// How stale a querier process's view of the storage index may be: it lists the index
+/// again when its last listing is older, so a flush by the write process is visible to the
+/// next query (concurrent sub-queries share one listing).
+const REMOTE_FLUSH_VISIBILITY: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// The HTTP address to bind: `http_listen_address` (empty: all interfaces) and port.
 pub fn http_addr(config: &Config) -> String {
     let host = match config.server.http_listen_address.as_str() {
@@ -105,7 +110,13 @@ pub async fn run(config: Config) -> Result<(), AppError> {
     }
     let registry = prometheus::Registry::new();
     let storage = if target.writes() || target.has_querier() {
-        Some(Arc::new(Storage::open(&config.storage_config()).await?))
+        let mut storage = Storage::open(&config.storage_config()).await?;
+        if !target.writes() {
+            // a querier without its own ingester must see another process's flush at
+            // once: that process drops the flushed entries from memory as it writes them
+            storage = storage.with_refresh_interval(REMOTE_FLUSH_VISIBILITY);
+        }
+        Some(Arc::new(storage))
     } else {
         None
     };
