@@ -199,3 +199,33 @@ async fn a_client_that_goes_away_cancels_its_sub_queries() {
         .sum();
     assert!(total > 0.0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_query_stops_at_the_first_split_that_fills_its_limit() {
+    let f = loaded(Config::conformance().set("auth_enabled", true)).await;
+    let successes = || metric_value(&f, "fenrir_frontend_subqueries_total{outcome=\"success\"}");
+    let before = successes().await;
+    let r = f
+        .query_range(
+            Some("tenant-a"),
+            r#"{env=~".+"}"#,
+            T0 * NS,
+            (T0 + 3 * 3600) * NS,
+            10,
+            "backward",
+        )
+        .await;
+    let streams = r.ok_json()["data"]["result"].clone();
+    let mut ts: Vec<i64> = streams
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s["values"].as_array().cloned().unwrap_or_default())
+        .filter_map(|v| v[0].as_str()?.parse().ok())
+        .collect();
+    assert_eq!(ts.len(), 10);
+    ts.sort_unstable();
+    // the newest entries, all in the last half hour: one sub-query of six was enough
+    assert!(ts[0] >= (T0 + 5 * 1800) * NS, "{ts:?}");
+    assert_eq!(successes().await - before, 1.0);
+}

@@ -523,8 +523,8 @@ impl Frontend {
         end_ns < now.saturating_sub(freshness)
     }
 
-    /// Runs log splits in reading order, `max_query_parallelism` at a time, and stops
-    /// once `limit` entries are in hand.
+    /// Runs log splits in reading order — the first alone, then `max_query_parallelism`
+    /// at a time — and stops once `limit` entries are in hand.
     async fn log_splits(
         &self,
         tenant: &str,
@@ -538,7 +538,10 @@ impl Frontend {
         let mut entries = 0usize;
         let mut pending = splits.into_iter().peekable();
         while pending.peek().is_some() && (entries < limit || parts.is_empty()) {
-            let batch: Vec<RangeQuery> = pending.by_ref().take(parallelism).collect();
+            // the first split alone: the newest (backward) or oldest (forward) interval
+            // often holds `limit` entries already, and then the others never run
+            let size = if parts.is_empty() { 1 } else { parallelism };
+            let batch: Vec<RangeQuery> = pending.by_ref().take(size).collect();
             let answers = futures::future::try_join_all(batch.into_iter().map(|split| {
                 self.run_query(
                     tenant,
