@@ -61,14 +61,19 @@ const REMOTE_FLUSH_VISIBILITY: std::time::Duration = std::time::Duration::from_m
 
 /// The HTTP address to bind: `http_listen_address` (empty: all interfaces) and port.
 pub fn http_addr(config: &Config) -> String {
-    let host = match config.server.http_listen_address.as_str() {
-        "" => "0.0.0.0",
-        h => h,
-    };
+    listen_addr(
+        &config.server.http_listen_address,
+        config.server.http_listen_port,
+    )
+}
+
+/// `host:port` for a listen address; empty means all interfaces, IPv6 gets brackets.
+fn listen_addr(host: &str, port: u16) -> String {
+    let host = if host.is_empty() { "0.0.0.0" } else { host };
     if host.contains(':') && !host.starts_with('[') {
-        format!("[{host}]:{}", config.server.http_listen_port)
+        format!("[{host}]:{port}")
     } else {
-        format!("{host}:{}", config.server.http_listen_port)
+        format!("{host}:{port}")
     }
 }
 
@@ -224,15 +229,10 @@ pub async fn run(config: Config) -> Result<(), AppError> {
 
 /// The gRPC address to bind: `grpc_listen_address` (empty: all interfaces) and port.
 pub fn grpc_addr(config: &Config) -> String {
-    let host = match config.server.grpc_listen_address.as_str() {
-        "" => "0.0.0.0",
-        h => h,
-    };
-    if host.contains(':') && !host.starts_with('[') {
-        format!("[{host}]:{}", config.server.grpc_listen_port)
-    } else {
-        format!("{host}:{}", config.server.grpc_listen_port)
-    }
+    listen_addr(
+        &config.server.grpc_listen_address,
+        config.server.grpc_listen_port,
+    )
 }
 
 /// Binds the gRPC listener when this process serves something over gRPC: the

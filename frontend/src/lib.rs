@@ -273,20 +273,11 @@ impl Frontend {
             }))
         };
         let mut stats = QueryStats::default();
-        let mut vectors = |answers: Vec<QueryResponse>| -> Result<Vec<Vec<querier::Sample>>> {
-            answers
-                .into_iter()
-                .map(|a| {
-                    add_stats(&mut stats, &a.stats);
-                    match a.data {
-                        QueryData::Vector(v) => Ok(v),
-                        other => Err(QueryError::Internal(format!(
-                            "instant shard answered with {}",
-                            kind(&other)
-                        ))),
-                    }
-                })
-                .collect()
+        let mut vectors = |answers| {
+            shard_results(answers, &mut stats, |d| match d {
+                QueryData::Vector(v) => Ok(v),
+                other => Err(other),
+            })
         };
         let samples = match plan {
             ShardPlan::Direct(how) => combine_vectors(vectors(run(&q.query).await?)?, how),
@@ -481,20 +472,11 @@ impl Frontend {
             }))
         };
         let mut stats = QueryStats::default();
-        let mut matrices = |answers: Vec<QueryResponse>| -> Result<Vec<Vec<querier::Series>>> {
-            answers
-                .into_iter()
-                .map(|a| {
-                    add_stats(&mut stats, &a.stats);
-                    match a.data {
-                        QueryData::Matrix(m) => Ok(m),
-                        other => Err(QueryError::Internal(format!(
-                            "metric shard answered with {}",
-                            kind(&other)
-                        ))),
-                    }
-                })
-                .collect()
+        let mut matrices = |answers| {
+            shard_results(answers, &mut stats, |d| match d {
+                QueryData::Matrix(m) => Ok(m),
+                other => Err(other),
+            })
         };
         let series = match plan {
             ShardPlan::Direct(how) => combine_matrices(matrices(run(&split.query).await?)?, *how),
@@ -649,6 +631,24 @@ impl Drop for Waiting<'_> {
             self.metrics.cancelled.inc();
         }
     }
+}
+
+/// The results of a query's shard answers, their statistics added to `stats`; `take`
+/// hands back the data when it is not of the expected kind.
+fn shard_results<T>(
+    answers: Vec<QueryResponse>,
+    stats: &mut QueryStats,
+    take: impl Fn(QueryData) -> std::result::Result<T, QueryData>,
+) -> Result<Vec<T>> {
+    answers
+        .into_iter()
+        .map(|a| {
+            add_stats(stats, &a.stats);
+            take(a.data).map_err(|other| {
+                QueryError::Internal(format!("shard answered with {}", kind(&other)))
+            })
+        })
+        .collect()
 }
 
 fn kind(data: &QueryData) -> &'static str {
