@@ -262,15 +262,10 @@ impl Frontend {
                 query: query.to_string(),
                 ..q.clone()
             };
-            futures::future::try_join_all((0..shards).map(move |index| {
-                self.run_query(
-                    tenant,
-                    SubRequest::Instant {
-                        query: q.clone(),
-                        shard: Some(Shard { index, of: shards }),
-                    },
-                )
-            }))
+            self.run_shards(tenant, shards, move |shard| SubRequest::Instant {
+                query: q.clone(),
+                shard: Some(shard),
+            })
         };
         let mut stats = QueryStats::default();
         let mut vectors = |answers| {
@@ -460,16 +455,11 @@ impl Frontend {
                 query: query.to_string(),
                 ..split.clone()
             };
-            futures::future::try_join_all((0..shards).map(move |index| {
-                self.run_query(
-                    tenant,
-                    SubRequest::Range {
-                        query: q.clone(),
-                        shard: Some(Shard { index, of: shards }),
-                        through_end,
-                    },
-                )
-            }))
+            self.run_shards(tenant, shards, move |shard| SubRequest::Range {
+                query: q.clone(),
+                shard: Some(shard),
+                through_end,
+            })
         };
         let mut stats = QueryStats::default();
         let mut matrices = |answers| {
@@ -555,6 +545,19 @@ impl Frontend {
             data: QueryData::Streams(merge_log_splits(parts, limit, q.direction)),
             stats,
         })
+    }
+
+    /// Runs one sub-request per shard at once; `request` builds the one for a shard.
+    async fn run_shards(
+        &self,
+        tenant: &str,
+        shards: u32,
+        request: impl Fn(Shard) -> SubRequest,
+    ) -> Result<Vec<QueryResponse>> {
+        futures::future::try_join_all(
+            (0..shards).map(|index| self.run_query(tenant, request(Shard { index, of: shards }))),
+        )
+        .await
     }
 
     /// Runs a query sub-request and expects a query answer.
