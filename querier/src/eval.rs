@@ -4,12 +4,12 @@
 //! depth-first order of [`range_aggregations`]; then [`Evaluator`] walks the tree on a
 //! rayon thread, consuming the inputs in the same order.
 
-use logql::ast::{MetricExpr, RangeAggregation, VectorOp};
+use logql::ast::{Grouping, MetricExpr, RangeAggregation, VectorOp};
 
 use crate::Result;
 use crate::binary::{eval_binary, label_replace};
 use crate::matrix::{SeriesVals, Steps, Value};
-use crate::range::{ERROR_LABEL, RangeInput, eval_range};
+use crate::range::{ERROR_LABEL, RangeInput, eval_range, pushdown_grouping};
 use crate::vector::eval_vector;
 
 /// Every range aggregation of `expr`, depth first, left to right.
@@ -57,21 +57,20 @@ impl Evaluator {
         let steps = self.steps;
         Ok(match expr {
             MetricExpr::Range(r) => {
-                let input = self.inputs.next().ok_or_else(|| {
-                    crate::QueryError::Internal("missing input of a range aggregation".into())
-                })?;
-                let allow = allow_errors
-                    || r.grouping
-                        .as_ref()
-                        .is_some_and(|g| !g.without && g.labels.iter().any(|l| l == ERROR_LABEL));
-                Value::Vector(eval_range(r, &input, &steps, allow)?)
+                Value::Vector(self.eval_range(r, r.grouping.as_ref(), allow_errors)?)
             }
             MetricExpr::Vector(v) => {
                 let allow = allow_errors
                     || v.grouping
                         .as_ref()
                         .is_some_and(|g| !g.without && g.labels.iter().any(|l| l == ERROR_LABEL));
-                let inner = match self.eval_inner(&v.expr, allow)? {
+                let inner = match pushdown_grouping(v) {
+                    Some((r, grouping)) => {
+                        Value::Vector(self.eval_range(r, Some(&grouping), allow)?)
+                    }
+                    None => self.eval_inner(&v.expr, allow)?,
+                };
+                let inner = match inner {
                     Value::Vector(s) => s,
                     Value::Scalar(x) => vec![constant(x, &steps)],
                 };
@@ -96,6 +95,25 @@ impl Evaluator {
             },
             MetricExpr::Paren(e) => self.eval_inner(e, allow_errors)?,
         })
+    }
+}
+
+impl Evaluator {
+    /// Evaluates the range aggregation `r` (the next input) grouped by `grouping`.
+    fn eval_range(
+        &mut self,
+        r: &RangeAggregation,
+        grouping: Option<&Grouping>,
+        allow_errors: bool,
+    ) -> Result<Vec<SeriesVals>> {
+        let input = self.inputs.next().ok_or_else(|| {
+            crate::QueryError::Internal("missing input of a range aggregation".into())
+        })?;
+        let allow = allow_errors
+            || r.grouping
+                .as_ref()
+                .is_some_and(|g| !g.without && g.labels.iter().any(|l| l == ERROR_LABEL));
+        eval_range(r, grouping, &input, &self.steps, allow)
     }
 }
 

@@ -9,13 +9,13 @@
 
 use std::collections::HashMap;
 
-use logql::ast::{RangeAggregation, RangeOp};
+use logql::ast::{Grouping, MetricExpr, RangeAggregation, RangeOp, VectorAggregation, VectorOp};
 use logql::{LabelSet, MatchOp};
 use rayon::prelude::*;
 
 use crate::fetch::{Fetched, MetadataPipeline};
 use crate::matrix::{SeriesVals, Steps, group_labels};
-use crate::pipeline::Pipeline;
+use crate::pipeline::{ERROR_DETAILS_LABEL, Pipeline};
 use crate::{QueryError, Result};
 
 /// The input of one range aggregation: its fetched streams and compiled pipeline.
@@ -36,22 +36,32 @@ struct SampleSeries {
     vals: Vec<f64>,
 }
 
-/// Evaluates a range aggregation at every step.
+/// Evaluates a range aggregation at every step, its series reduced to `grouping`: the
+/// aggregation's own `by`/`without`, or the one an enclosing `sum` pushes down
+/// ([`pushdown_grouping`]).
 pub(crate) fn eval_range(
     agg: &RangeAggregation,
+    grouping: Option<&Grouping>,
     input: &RangeInput,
     steps: &Steps,
     allow_errors: bool,
 ) -> Result<Vec<SeriesVals>> {
-    let series = samples(agg, input);
+    let grouping = unwrap_grouping(agg, grouping);
+    let series = samples(agg, grouping.as_ref(), input);
     if agg.op == RangeOp::Absent {
-        return Ok(absent(agg, &series, steps));
+        let all: Vec<SampleSeries> = series.into_values().flatten().collect();
+        return Ok(absent(agg, &all, steps));
     }
+    let additive = is_additive(agg.op);
     let mut out: Vec<SeriesVals> = series
-        .par_iter()
-        .map(|s| SeriesVals {
-            labels: s.labels.clone(),
-            vals: windows(agg, s, steps),
+        .into_par_iter()
+        .map(|(labels, parts)| {
+            let vals = if additive {
+                additive_windows(agg, &parts, steps)
+            } else {
+                windows(agg, &merge_parts(parts), steps)
+            };
+            SeriesVals { labels, vals }
         })
         .filter(SeriesVals::has_any)
         .collect();
@@ -80,8 +90,128 @@ pub(crate) fn pipeline_error(labels: &LabelSet) -> QueryError {
     ))
 }
 
-/// Runs the pipeline over every fetched entry and groups the samples into series.
-fn samples(agg: &RangeAggregation, input: &RangeInput) -> Vec<SampleSeries> {
+/// Loki's grouping push-down: `sum` over a range aggregation without its own grouping
+/// whose function adds up across series hands its `by`/`without` (or `by ()` when it
+/// has none) to the range aggregation, so series are reduced while samples are
+/// extracted instead of after every per-line label set became a series. Returns `None`
+/// when the shapes do not allow it.
+pub(crate) fn pushdown_grouping(
+    vector: &VectorAggregation,
+) -> Option<(&RangeAggregation, Grouping)> {
+    if vector.op != VectorOp::Sum {
+        return None;
+    }
+    let mut inner = vector.expr.as_ref();
+    while let MetricExpr::Paren(e) = inner {
+        inner = e;
+    }
+    let MetricExpr::Range(r) = inner else {
+        return None;
+    };
+    if r.grouping.is_some() || !is_additive(r.op) {
+        return None;
+    }
+    let grouping = vector.grouping.clone().unwrap_or(Grouping {
+        without: false,
+        labels: Vec::new(),
+    });
+    Some((r, grouping))
+}
+
+/// The grouping samples get: Loki removes the unwrapped label by adding it to an
+/// ungrouped or `without` grouping of an unwrapped range (a `by` keeps it only if named).
+fn unwrap_grouping(agg: &RangeAggregation, grouping: Option<&Grouping>) -> Option<Grouping> {
+    let Some(u) = &agg.range.unwrap else {
+        return grouping.cloned();
+    };
+    match grouping {
+        Some(g) if !g.without => Some(g.clone()),
+        _ => {
+            let mut labels = grouping.map(|g| g.labels.clone()).unwrap_or_default();
+            labels.push(u.label.clone());
+            Some(Grouping {
+                without: true,
+                labels,
+            })
+        }
+    }
+}
+
+/// Functions whose value over the union of several series is the sum of their values.
+fn is_additive(op: RangeOp) -> bool {
+    matches!(
+        op,
+        RangeOp::Count | RangeOp::Rate | RangeOp::Bytes | RangeOp::BytesRate | RangeOp::Sum
+    )
+}
+
+/// Loki's grouped labels of one sample: the grouping applied, except that a sample
+/// whose pipeline failed keeps every label so that its `__error__` is not lost.
+fn grouped(labels: LabelSet, grouping: Option<&Grouping>) -> LabelSet {
+    match grouping {
+        Some(_) if labels.get(ERROR_LABEL).is_some_and(|e| !e.is_empty()) => labels,
+        Some(_) => group_labels(&labels, grouping),
+        None => labels,
+    }
+}
+
+/// The `by` labels of `grouping` when samples can be keyed on their values alone
+/// (a `by` that names neither error label).
+fn by_labels(grouping: Option<&Grouping>) -> Option<&[String]> {
+    let g = grouping?;
+    if g.without
+        || g.labels
+            .iter()
+            .any(|l| l == ERROR_LABEL || l == ERROR_DETAILS_LABEL)
+    {
+        return None;
+    }
+    Some(&g.labels)
+}
+
+/// Samples of one stream, keyed by grouped label set.
+#[derive(Default)]
+struct StreamSeries {
+    /// Series keyed by [`StreamPipeline::group_key`] (grouping `by`, no error).
+    by_key: HashMap<String, usize>,
+    /// Series keyed by their whole labels (no `by`, or a failed pipeline).
+    by_labels: HashMap<LabelSet, usize>,
+    series: Vec<SampleSeries>,
+}
+
+impl StreamSeries {
+    fn push(&mut self, idx: usize, ts: i64, v: f64) {
+        let s = &mut self.series[idx];
+        s.ts.push(ts);
+        s.vals.push(v);
+    }
+
+    fn add(&mut self, labels: LabelSet) -> usize {
+        self.series.push(SampleSeries {
+            labels,
+            ts: Vec::new(),
+            vals: Vec::new(),
+        });
+        self.series.len() - 1
+    }
+
+    fn index_of_labels(&mut self, labels: LabelSet) -> usize {
+        if let Some(&i) = self.by_labels.get(&labels) {
+            return i;
+        }
+        let i = self.add(labels.clone());
+        self.by_labels.insert(labels, i);
+        i
+    }
+}
+
+/// Runs the pipeline over every fetched entry and groups the samples into series: per
+/// grouped label set, the series of each stream that contributed (each sorted by time).
+fn samples(
+    agg: &RangeAggregation,
+    grouping: Option<&Grouping>,
+    input: &RangeInput,
+) -> HashMap<LabelSet, Vec<SampleSeries>> {
     let fetched = &input.fetched;
     let bytes = matches!(agg.op, RangeOp::Bytes | RangeOp::BytesRate);
     let metadata_pipeline = MetadataPipeline::new(input.pipeline.as_ref());
@@ -89,7 +219,7 @@ fn samples(agg: &RangeAggregation, input: &RangeInput) -> Vec<SampleSeries> {
         .pipeline
         .as_ref()
         .filter(|p| agg.range.unwrap.is_some() || !p.is_filter_only());
-    let grouping = agg.grouping.as_ref();
+    let by = by_labels(grouping);
     let per_stream: Vec<Vec<SampleSeries>> = fetched
         .streams
         .par_iter()
@@ -100,57 +230,54 @@ fn samples(agg: &RangeAggregation, input: &RangeInput) -> Vec<SampleSeries> {
             } else {
                 fast_pipeline
             };
-            match pipeline {
-                None => {
-                    let labels = match grouping {
-                        Some(_) => group_labels(&s.labels, grouping),
-                        None => s.labels.clone(),
-                    };
-                    let vals = if bytes {
-                        (0..n).map(|i| fetched.line(s, i).len() as f64).collect()
-                    } else {
-                        vec![1.0; n]
-                    };
-                    vec![SampleSeries {
-                        labels,
-                        ts: s.ts.clone(),
-                        vals,
-                    }]
-                }
-                Some(p) => {
-                    let mut sp = p.for_stream(&s.labels);
-                    let mut map: HashMap<LabelSet, SampleSeries> = HashMap::new();
-                    let unwrap = agg.range.unwrap.is_some();
-                    for i in 0..n {
-                        let meta = fetched.metadata(s, i);
-                        let Some(e) = sp.process(s.ts[i], fetched.line(s, i), &meta) else {
-                            continue;
-                        };
-                        let v = if unwrap {
-                            match e.value {
-                                Some(v) => v,
-                                None => continue,
-                            }
-                        } else if bytes {
-                            e.line.len() as f64
-                        } else {
-                            1.0
-                        };
-                        let labels = match grouping {
-                            Some(_) => group_labels(&e.labels, grouping),
-                            None => e.labels,
-                        };
-                        let ser = map.entry(labels).or_insert_with_key(|l| SampleSeries {
-                            labels: l.clone(),
-                            ts: Vec::new(),
-                            vals: Vec::new(),
-                        });
-                        ser.ts.push(s.ts[i]);
-                        ser.vals.push(v);
+            let Some(p) = pipeline else {
+                let vals = if bytes {
+                    (0..n).map(|i| fetched.line(s, i).len() as f64).collect()
+                } else {
+                    vec![1.0; n]
+                };
+                return vec![SampleSeries {
+                    labels: grouped(s.labels.clone(), grouping),
+                    ts: s.ts.clone(),
+                    vals,
+                }];
+            };
+            let mut sp = p.for_stream(&s.labels);
+            let mut out = StreamSeries::default();
+            let mut key = String::new();
+            let unwrap = agg.range.unwrap.is_some();
+            for i in 0..n {
+                let meta = fetched.metadata(s, i);
+                let Some((line, value)) = sp.run(s.ts[i], fetched.line(s, i), &meta) else {
+                    continue;
+                };
+                let v = if unwrap {
+                    match value {
+                        Some(v) => v,
+                        None => continue,
                     }
-                    map.into_values().collect()
-                }
+                } else if bytes {
+                    line.len() as f64
+                } else {
+                    1.0
+                };
+                let idx = match by {
+                    Some(names) if !sp.has_err() => {
+                        sp.group_key(names, &mut key);
+                        match out.by_key.get(key.as_str()) {
+                            Some(&i) => i,
+                            None => {
+                                let i = out.add(sp.grouped_labels(names));
+                                out.by_key.insert(key.clone(), i);
+                                i
+                            }
+                        }
+                    }
+                    _ => out.index_of_labels(grouped(sp.labels(), grouping)),
+                };
+                out.push(idx, s.ts[i], v);
             }
+            out.series
         })
         .collect();
     let mut merged: HashMap<LabelSet, Vec<SampleSeries>> = HashMap::new();
@@ -158,23 +285,80 @@ fn samples(agg: &RangeAggregation, input: &RangeInput) -> Vec<SampleSeries> {
         merged.entry(s.labels.clone()).or_default().push(s);
     }
     merged
-        .into_par_iter()
-        .map(|(labels, mut parts)| {
-            if parts.len() == 1 {
-                return parts.remove(0);
+}
+
+/// One series from the parts several streams (or keys) contributed, sorted by time.
+fn merge_parts(mut parts: Vec<SampleSeries>) -> SampleSeries {
+    if parts.len() == 1 {
+        return parts.remove(0);
+    }
+    let labels = parts[0].labels.clone();
+    let mut pts: Vec<(i64, f64)> = parts
+        .iter()
+        .flat_map(|p| p.ts.iter().copied().zip(p.vals.iter().copied()))
+        .collect();
+    pts.sort_by_key(|p| p.0);
+    SampleSeries {
+        labels,
+        ts: pts.iter().map(|p| p.0).collect(),
+        vals: pts.iter().map(|p| p.1).collect(),
+    }
+}
+
+/// The value at every step of an additive function over the union of `parts`: the
+/// parts' counts or sums per window are added, then divided by the range for rates.
+fn additive_windows(
+    agg: &RangeAggregation,
+    parts: &[SampleSeries],
+    steps: &Steps,
+) -> Vec<Option<f64>> {
+    let range = agg.range.range;
+    let offset = agg.range.offset;
+    let counts =
+        agg.op == RangeOp::Count || (agg.op == RangeOp::Rate && agg.range.unwrap.is_none());
+    let mut acc: Vec<Option<f64>> = vec![None; steps.n];
+    for part in parts {
+        let prefix: Vec<f64> = if counts {
+            Vec::new()
+        } else {
+            let mut p = Vec::with_capacity(part.vals.len() + 1);
+            let mut sum = 0.0;
+            p.push(0.0);
+            for v in &part.vals {
+                sum += v;
+                p.push(sum);
             }
-            let mut pts: Vec<(i64, f64)> = parts
-                .iter()
-                .flat_map(|p| p.ts.iter().copied().zip(p.vals.iter().copied()))
-                .collect();
-            pts.sort_by_key(|p| p.0);
-            SampleSeries {
-                labels,
-                ts: pts.iter().map(|p| p.0).collect(),
-                vals: pts.iter().map(|p| p.1).collect(),
+            p
+        };
+        let (mut lo, mut hi) = (0usize, 0usize);
+        let n = part.ts.len();
+        for (i, slot) in acc.iter_mut().enumerate() {
+            let end = steps.at(i) - offset;
+            let start = end - range;
+            while hi < n && part.ts[hi] <= end {
+                hi += 1;
             }
-        })
-        .collect()
+            while lo < hi && part.ts[lo] <= start {
+                lo += 1;
+            }
+            if lo >= hi {
+                continue;
+            }
+            let x = if counts {
+                (hi - lo) as f64
+            } else {
+                prefix[hi] - prefix[lo]
+            };
+            *slot = Some(slot.unwrap_or(0.0) + x);
+        }
+    }
+    let range_secs = range as f64 / 1e9;
+    if matches!(agg.op, RangeOp::Rate | RangeOp::BytesRate) {
+        for v in acc.iter_mut().flatten() {
+            *v /= range_secs;
+        }
+    }
+    acc
 }
 
 /// The value of one series at every step.

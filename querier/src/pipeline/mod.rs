@@ -229,6 +229,24 @@ impl StreamPipeline<'_> {
         line: &'a str,
         metadata: &[(String, String)],
     ) -> Option<ProcessedEntry<'a>> {
+        let (line, value) = self.run(ts, line, metadata)?;
+        Some(ProcessedEntry {
+            line,
+            labels: self.lbs.to_label_set(),
+            value,
+        })
+    }
+
+    /// Runs one entry through the stages like [`Self::process`] but leaves its labels in
+    /// the builder instead of building a [`LabelSet`]: metric queries that group read
+    /// only the labels they keep ([`Self::group_key`], [`Self::grouped_labels`]).
+    /// Returns the final line and the unwrapped value (`None` without unwrap).
+    pub fn run<'a>(
+        &mut self,
+        ts: i64,
+        line: &'a str,
+        metadata: &[(String, String)],
+    ) -> Option<(Cow<'a, str>, Option<f64>)> {
         let lbs = &mut self.lbs;
         lbs.reset();
         for (k, v) in metadata {
@@ -282,11 +300,42 @@ impl StreamPipeline<'_> {
             Some(u) => Some(u.extract(lbs)?),
             None => None,
         };
-        Some(ProcessedEntry {
-            line,
-            labels: lbs.to_label_set(),
-            value,
-        })
+        Some((line, value))
+    }
+
+    /// True when a stage of the last [`Self::run`] failed (`__error__` is set).
+    pub fn has_err(&self) -> bool {
+        self.lbs.has_err()
+    }
+
+    /// Writes into `key` an identity of the values the last [`Self::run`] left for
+    /// `names` (the `by` labels of a grouping): equal keys mean equal grouped label
+    /// sets. Building it allocates nothing once `key` has grown.
+    pub fn group_key(&self, names: &[String], key: &mut String) {
+        key.clear();
+        for name in names {
+            match self.lbs.get(name) {
+                Some(v) => {
+                    key.push('\u{1}');
+                    key.push_str(v);
+                }
+                None => key.push('\u{2}'),
+            }
+        }
+    }
+
+    /// The labels the last [`Self::run`] left, restricted to `names`.
+    pub fn grouped_labels(&self, names: &[String]) -> LabelSet {
+        LabelSet::from_pairs(
+            names
+                .iter()
+                .filter_map(|n| self.lbs.get(n).map(|v| (n.as_str(), v))),
+        )
+    }
+
+    /// Every label the last [`Self::run`] left, `__error__` included.
+    pub fn labels(&self) -> LabelSet {
+        self.lbs.to_label_set()
     }
 }
 

@@ -186,9 +186,10 @@ fn unwrap_through_pipeline() {
         .process(1, r#"{"latency_ms":39.5,"level":"info"}"#, &[])
         .unwrap();
     assert_eq!(e.value, Some(39.5));
+    // the range aggregation's grouping removes the unwrapped label, not the pipeline
     assert_eq!(
         e.labels.to_string(),
-        r#"{app="edge", job="edge", level="info"}"#
+        r#"{app="edge", job="edge", latency_ms="39.5", level="info"}"#
     );
     // a line that fails json parsing has no latency_ms: skipped without error
     assert!(sp.process(2, "panic: boom", &[]).is_none());

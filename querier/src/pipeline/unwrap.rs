@@ -4,8 +4,9 @@
 //! An entry whose label is missing or empty is skipped silently (Loki issue 6713). A
 //! value that does not convert gives 0 with `__error__="SampleExtractionErr"` and the
 //! conversion error in `__error_details__` (so the query fails unless the post filters
-//! drop it). The unwrapped label is removed from the sample's labels, as Loki's grouping
-//! does for ungrouped and `without` aggregations.
+//! drop it). The unwrapped label stays in the builder: the range aggregation's grouping
+//! removes it (Loki adds it to an ungrouped or `without` grouping), and a sample that
+//! failed keeps it, as in Loki, where failed samples keep every label.
 
 use logql::ast::{Unwrap, UnwrapConv};
 
@@ -66,7 +67,6 @@ impl UnwrapStage {
                 return None;
             }
         }
-        lbs.del(&self.label);
         Some(value)
     }
 }
@@ -99,7 +99,7 @@ mod tests {
         let s = stage(UnwrapConv::None, vec![]);
         let mut b = with(Some("39.5"));
         assert_eq!(s.extract(&mut b), Some(39.5));
-        assert_eq!(b.to_label_set().to_string(), r#"{app="a"}"#);
+        assert_eq!(b.to_label_set().to_string(), r#"{app="a", v="39.5"}"#);
         assert_eq!(
             stage(UnwrapConv::Duration, vec![]).extract(&mut with(Some("2m3.5s"))),
             Some(123.5)
@@ -124,7 +124,7 @@ mod tests {
         assert_eq!(s.extract(&mut b), Some(0.0));
         assert_eq!(
             b.to_label_set().to_string(),
-            r#"{__error__="SampleExtractionErr", __error_details__="strconv.ParseFloat: parsing \"12ms\": invalid syntax", app="a"}"#
+            r#"{__error__="SampleExtractionErr", __error_details__="strconv.ParseFloat: parsing \"12ms\": invalid syntax", app="a", v="12ms"}"#
         );
         let s = stage(
             UnwrapConv::None,
