@@ -12,17 +12,21 @@ use crate::matrix::{SeriesVals, Steps, Value};
 use crate::range::{ERROR_LABEL, RangeInput, eval_range, pushdown_grouping};
 use crate::vector::eval_vector;
 
-/// Every range aggregation of `expr`, depth first, left to right.
-pub(crate) fn range_aggregations(expr: &MetricExpr) -> Vec<&RangeAggregation> {
+/// Every range aggregation of `expr`, depth first, left to right, with the grouping its
+/// samples get (its own, or the one an enclosing `sum` pushes down).
+pub(crate) fn range_aggregations(expr: &MetricExpr) -> Vec<(&RangeAggregation, Option<Grouping>)> {
     let mut out = Vec::new();
     collect(expr, &mut out);
     out
 }
 
-fn collect<'a>(expr: &'a MetricExpr, out: &mut Vec<&'a RangeAggregation>) {
+fn collect<'a>(expr: &'a MetricExpr, out: &mut Vec<(&'a RangeAggregation, Option<Grouping>)>) {
     match expr {
-        MetricExpr::Range(r) => out.push(r),
-        MetricExpr::Vector(v) => collect(&v.expr, out),
+        MetricExpr::Range(r) => out.push((r, r.grouping.clone())),
+        MetricExpr::Vector(v) => match pushdown_grouping(v) {
+            Some((r, grouping)) => out.push((r, Some(grouping))),
+            None => collect(&v.expr, out),
+        },
         MetricExpr::Binary(b) => {
             collect(&b.lhs, out);
             collect(&b.rhs, out);

@@ -44,7 +44,7 @@ use storage::Storage;
 use crate::eval::{Evaluator, range_aggregations, value_order};
 use crate::fetch::Fetched;
 use crate::matrix::{Steps, Value};
-use crate::pipeline::Pipeline;
+use crate::pipeline::{ParserHints, Pipeline};
 use crate::range::RangeInput;
 use crate::source::{LogSource, SourceKind};
 
@@ -384,8 +384,14 @@ impl Querier {
     ) -> Result<(Value, Option<bool>, QueryStats)> {
         let mut inputs = Vec::new();
         let mut stats = QueryStats::default();
-        for r in range_aggregations(&expr) {
-            let pipeline = compile(&r.range.log, r.range.unwrap.as_ref())?;
+        for (r, grouping) in range_aggregations(&expr) {
+            let hints = ParserHints::for_range(
+                &r.range.log.pipeline,
+                r.range.unwrap.as_ref(),
+                grouping.as_ref(),
+            );
+            let pipeline =
+                compile(&r.range.log, r.range.unwrap.as_ref())?.map(|p| p.with_hints(hints));
             let start = steps.start - r.range.range - r.range.offset;
             let end = steps.end() - r.range.offset + i64::from(part.through_end);
             let (fetched, pipeline) = self

@@ -12,10 +12,14 @@
 
 use std::collections::BTreeSet;
 
+use super::hints::ParserHints;
 use super::json_scan::{self, MALFORMED_JSON, ValueType};
-use super::labels::{ERR_JSON, LabelsBuilder, sanitize_label_key};
+use super::labels::{ERR_JSON, LabelsBuilder, sanitize_label_key_bytes};
 
 const DUPLICATE_SUFFIX: &str = "_extracted";
+
+/// Stops the member walk once the hints' labels are all extracted (not an error).
+const FOUND_ALL_LABELS: &str = "found all required labels";
 
 /// The `| json` stage without parameters.
 #[derive(Debug, Default)]
@@ -27,19 +31,26 @@ impl JsonParser {
         Self
     }
 
-    /// Extracts every scalar member of `line` into labels.
+    /// Extracts every scalar member of `line` into labels (only the hinted ones, and
+    /// none at all when the hints need none, stopping once all were found).
     pub(crate) fn process(
         &self,
         line: &str,
         lbs: &mut LabelsBuilder,
         prefix: &mut String,
         name: &mut String,
+        hints: Option<&ParserHints>,
     ) {
+        if hints.is_some_and(|h| h.skip_parser(lbs)) {
+            return;
+        }
         prefix.clear();
         let res = json_scan::object_each(line.as_bytes(), |k, v, t| {
-            parse_member(k, v, t, prefix, name, lbs)
+            parse_member(k, v, t, prefix, name, lbs, hints)
         });
-        if let Err(e) = res {
+        if let Err(e) = res
+            && e != FOUND_ALL_LABELS
+        {
             lbs.set_err(ERR_JSON);
             lbs.set_err_details(e);
         }
@@ -72,18 +83,19 @@ fn parse_member(
     prefix: &mut String,
     name: &mut String,
     lbs: &mut LabelsBuilder,
+    hints: Option<&ParserHints>,
 ) -> Result<(), &'static str> {
     match ty {
         ValueType::String | ValueType::Number | ValueType::Boolean => {
             if prefix.is_empty() {
-                sanitize_label_key(&String::from_utf8_lossy(key), true, name);
+                sanitize_label_key_bytes(key, true, name);
             } else {
                 name.clear();
                 name.push_str(prefix);
                 name.push('_');
                 append_sanitized(name, key);
             }
-            if name.is_empty() {
+            if name.is_empty() || hints.is_some_and(|h| !h.should_extract(name)) {
                 return Ok(());
             }
             if lbs.base_has(name) {
@@ -99,6 +111,9 @@ fn parse_member(
                 }
                 _ => lbs.set(name, &String::from_utf8_lossy(value)),
             }
+            if hints.is_some_and(|h| h.all_extracted(lbs)) {
+                return Err(FOUND_ALL_LABELS);
+            }
             Ok(())
         }
         ValueType::Object => {
@@ -107,9 +122,13 @@ fn parse_member(
                 prefix.push('_');
             }
             append_sanitized(prefix, key);
+            if hints.is_some_and(|h| !h.should_extract_prefix(prefix)) {
+                prefix.truncate(len);
+                return Ok(());
+            }
             let mut inner = String::new();
             let res = json_scan::object_each(value, |k, v, t| {
-                parse_member(k, v, t, prefix, &mut inner, lbs)
+                parse_member(k, v, t, prefix, &mut inner, lbs, hints)
             });
             prefix.truncate(len);
             res
@@ -444,7 +463,7 @@ mod tests {
 
     fn run(line: &str) -> String {
         let mut lbs = LabelsBuilder::new(stream());
-        JsonParser::new().process(line, &mut lbs, &mut String::new(), &mut String::new());
+        JsonParser::new().process(line, &mut lbs, &mut String::new(), &mut String::new(), None);
         lbs.to_label_set().to_string()
     }
 

@@ -95,6 +95,11 @@ impl LabelsBuilder {
         !self.extracted[..self.n_extracted].iter().any(|e| e == name)
     }
 
+    /// True when a stage set `name` on this entry (parser hints count these).
+    pub(crate) fn was_extracted(&self, name: &str) -> bool {
+        self.extracted[..self.n_extracted].iter().any(|e| e == name)
+    }
+
     /// Sets `name` to `value` and records it as set by a stage.
     pub(crate) fn set(&mut self, name: &str, value: &str) {
         if self.should_extract(name) {
@@ -217,6 +222,22 @@ impl LabelsBuilder {
         }
         LabelSet::from_pairs(pairs)
     }
+}
+
+/// [`sanitize_label_key`] over raw bytes, without the UTF-8 pass for the common key that
+/// is already a valid label name.
+pub(crate) fn sanitize_label_key_bytes(key: &[u8], is_prefix: bool, out: &mut String) {
+    let plain = !key.is_empty() && key.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_');
+    if !plain {
+        sanitize_label_key(&String::from_utf8_lossy(key), is_prefix, out);
+        return;
+    }
+    out.clear();
+    if is_prefix && key[0].is_ascii_digit() {
+        out.push('_');
+    }
+    // all ASCII, checked above
+    out.extend(key.iter().map(|&b| b as char));
 }
 
 /// Loki's `sanitizeLabelKey`: trims spaces, prefixes a leading digit with `_` (when

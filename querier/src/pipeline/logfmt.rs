@@ -10,7 +10,8 @@
 
 use std::borrow::Cow;
 
-use super::labels::{ERR_LOGFMT, LabelsBuilder, sanitize_label_key};
+use super::hints::ParserHints;
+use super::labels::{ERR_LOGFMT, LabelsBuilder, sanitize_label_key, sanitize_label_key_bytes};
 
 const DUPLICATE_SUFFIX: &str = "_extracted";
 
@@ -313,15 +314,30 @@ impl LogfmtParser {
     }
 
     /// Extracts pairs of `line` into labels.
-    pub(crate) fn process(&self, line: &str, lbs: &mut LabelsBuilder, name: &mut String) {
+    pub(crate) fn process(
+        &self,
+        line: &str,
+        lbs: &mut LabelsBuilder,
+        name: &mut String,
+        hints: Option<&ParserHints>,
+    ) {
         if self.params.is_empty() {
-            self.process_all(line, lbs, name);
+            if hints.is_some_and(|h| h.skip_parser(lbs)) {
+                return;
+            }
+            self.process_all(line, lbs, name, hints);
         } else {
             self.process_params(line, lbs, name);
         }
     }
 
-    fn process_all(&self, line: &str, lbs: &mut LabelsBuilder, name: &mut String) {
+    fn process_all(
+        &self,
+        line: &str,
+        lbs: &mut LabelsBuilder,
+        name: &mut String,
+        hints: Option<&ParserHints>,
+    ) {
         let mut dec = Decoder::new(line.as_bytes());
         while !dec.eol() {
             if !dec.scan_keyval() {
@@ -330,8 +346,8 @@ impl LogfmtParser {
                 }
                 continue;
             }
-            sanitize_label_key(&String::from_utf8_lossy(dec.key()), true, name);
-            if name.is_empty() {
+            sanitize_label_key_bytes(dec.key(), true, name);
+            if name.is_empty() || hints.is_some_and(|h| !h.should_extract(name)) {
                 continue;
             }
             if lbs.base_has(name) {
@@ -346,6 +362,9 @@ impl LogfmtParser {
                 continue;
             }
             lbs.set(name, val);
+            if hints.is_some_and(|h| h.all_extracted(lbs)) {
+                break;
+            }
         }
         if self.strict
             && let Some(e) = dec.err()
@@ -403,7 +422,7 @@ mod tests {
 
     fn run(p: LogfmtParser, line: &str) -> String {
         let mut lbs = LabelsBuilder::new(LabelSet::from_pairs([("env", "prod"), ("app", "w")]));
-        p.process(line, &mut lbs, &mut String::new());
+        p.process(line, &mut lbs, &mut String::new(), None);
         lbs.to_label_set().to_string()
     }
 

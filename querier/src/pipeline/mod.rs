@@ -16,6 +16,7 @@ mod decolorize;
 mod drop_keep;
 mod format;
 mod go_regex;
+mod hints;
 mod ip;
 mod json;
 mod json_scan;
@@ -36,6 +37,7 @@ use storage::arrow::array::{Array, BooleanArray, StringArray};
 
 use crate::{QueryError, Result};
 
+pub use hints::ParserHints;
 pub use labels::{ERROR_DETAILS_LABEL, ERROR_LABEL};
 
 use labels::LabelsBuilder;
@@ -66,6 +68,8 @@ pub struct Pipeline {
     /// The remaining stages in execution order.
     stages: Vec<CompiledStage>,
     unwrap: Option<unwrap::UnwrapStage>,
+    /// Which labels the parsers extract (metric queries only).
+    hints: Option<ParserHints>,
 }
 
 /// The result of running one entry through a pipeline.
@@ -177,7 +181,14 @@ impl Pipeline {
             first_filters,
             stages: compiled,
             unwrap,
+            hints: None,
         })
+    }
+
+    /// The pipeline with parsers limited to `hints` (see [`ParserHints`]).
+    pub fn with_hints(mut self, hints: Option<ParserHints>) -> Self {
+        self.hints = hints;
+        self
     }
 
     /// True when the pipeline has no stage beyond the hoisted line filters, so entries
@@ -248,6 +259,7 @@ impl StreamPipeline<'_> {
         metadata: &[(String, String)],
     ) -> Option<(Cow<'a, str>, Option<f64>)> {
         let lbs = &mut self.lbs;
+        let hints = self.pipeline.hints.as_ref();
         lbs.reset();
         for (k, v) in metadata {
             lbs.set_unrecorded(k, v);
@@ -261,12 +273,12 @@ impl StreamPipeline<'_> {
                     }
                 }
                 CompiledStage::Json(p) => {
-                    p.process(&line, lbs, &mut self.scratch, &mut self.scratch2)
+                    p.process(&line, lbs, &mut self.scratch, &mut self.scratch2, hints)
                 }
                 CompiledStage::JsonParams(p) => p.process(&line, lbs),
-                CompiledStage::Logfmt(p) => p.process(&line, lbs, &mut self.scratch),
-                CompiledStage::Regexp(p) => p.process(&line, lbs, &mut self.scratch),
-                CompiledStage::Pattern(p) => p.process(&line, lbs, &mut self.scratch),
+                CompiledStage::Logfmt(p) => p.process(&line, lbs, &mut self.scratch, hints),
+                CompiledStage::Regexp(p) => p.process(&line, lbs, &mut self.scratch, hints),
+                CompiledStage::Pattern(p) => p.process(&line, lbs, &mut self.scratch, hints),
                 CompiledStage::Unpack => {
                     if let Some(new_line) = unpack::process(&line, lbs) {
                         line = Cow::Owned(new_line);

@@ -6,6 +6,7 @@
 
 use memchr::memmem;
 
+use super::hints::ParserHints;
 use super::labels::LabelsBuilder;
 
 /// One piece of a pattern.
@@ -171,10 +172,19 @@ impl PatternParser {
     }
 
     /// Extracts the captures of `line` into labels.
-    pub(crate) fn process(&self, line: &str, lbs: &mut LabelsBuilder, name_buf: &mut String) {
+    pub(crate) fn process(
+        &self,
+        line: &str,
+        lbs: &mut LabelsBuilder,
+        name_buf: &mut String,
+        hints: Option<&ParserHints>,
+    ) {
         let mut caps: Vec<&[u8]> = Vec::with_capacity(self.pattern.names.len());
         self.pattern.matches(line.as_bytes(), &mut caps);
         for (name, value) in self.pattern.names.iter().zip(caps) {
+            if hints.is_some_and(|h| !h.should_extract(name)) {
+                continue;
+            }
             name_buf.clear();
             name_buf.push_str(name);
             if lbs.base_has(name) {
@@ -198,7 +208,7 @@ mod tests {
     fn run(p: &str, line: &str) -> String {
         let pp = PatternParser::new(p).unwrap();
         let mut lbs = LabelsBuilder::new(LabelSet::from_pairs([("host", "web-1")]));
-        pp.process(line, &mut lbs, &mut String::new());
+        pp.process(line, &mut lbs, &mut String::new(), None);
         lbs.to_label_set().to_string()
     }
 

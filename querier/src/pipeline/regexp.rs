@@ -5,6 +5,7 @@
 use regex::Regex;
 
 use super::go_regex;
+use super::hints::ParserHints;
 use super::labels::LabelsBuilder;
 
 /// The compiled stage.
@@ -37,11 +38,20 @@ impl RegexpParser {
     }
 
     /// Extracts the named groups of `line`.
-    pub(crate) fn process(&self, line: &str, lbs: &mut LabelsBuilder, name: &mut String) {
+    pub(crate) fn process(
+        &self,
+        line: &str,
+        lbs: &mut LabelsBuilder,
+        name: &mut String,
+        hints: Option<&ParserHints>,
+    ) {
         let Some(caps) = self.regex.captures(line) else {
             return;
         };
         for (i, n) in &self.names {
+            if hints.is_some_and(|h| !h.should_extract(n)) {
+                continue;
+            }
             name.clear();
             name.push_str(n);
             if lbs.base_has(n) {
@@ -65,7 +75,7 @@ mod tests {
     fn run(re: &str, line: &str) -> String {
         let p = RegexpParser::new(re).unwrap();
         let mut lbs = LabelsBuilder::new(LabelSet::from_pairs([("host", "web-1")]));
-        p.process(line, &mut lbs, &mut String::new());
+        p.process(line, &mut lbs, &mut String::new(), None);
         lbs.to_label_set().to_string()
     }
 

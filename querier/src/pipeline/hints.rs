@@ -1,0 +1,186 @@
+//! Parser hints (Loki's `ParserHint`): which labels a metric query can still observe, so
+//! that parsers extract only those.
+//!
+//! In `sum by (level) (rate({job="api"} | json | latency_ms > 500 [5m]))` only `level`
+//! and `latency_ms` matter; every other member of the JSON line would become a label
+//! that the grouping throws away. Loki passes the grouping (its own, or the one `sum`
+//! pushes down), the label names the stages read and the unwrapped label to its parsers,
+//! which then skip other keys, stop once every required label is found, and skip
+//! themselves when no label is needed at all (`sum(count_over_time(... | json [5m]))`).
+//! Those shortcuts are visible only on malformed lines (a parser that stopped early, or
+//! did not run, reports no error), and Fenrir reproduces them.
+//!
+//! Hints are computed only for pipelines whose stages are line filters, label filters
+//! and parameterless parsers; anything that reads labels in other ways (formats,
+//! `drop`/`keep`, `unpack`, json/logfmt with parameters) gets no hints, so every label is
+//! extracted as before.
+
+use logql::ast::{Grouping, LabelFilter, Parser, Stage, Unwrap};
+
+use super::labels::LabelsBuilder;
+
+/// Suffix parsers add to a label that clashes with a stream label.
+const DUPLICATE_SUFFIX: &str = "_extracted";
+
+/// The labels a metric query needs from its parsers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParserHints {
+    /// Names to extract (with and without `_extracted`); empty with `no_labels`.
+    required: Vec<String>,
+    /// No parsed label is needed: json and logfmt do not run.
+    no_labels: bool,
+}
+
+impl ParserHints {
+    /// The hints of a range aggregation whose samples are grouped by `grouping` (its own
+    /// or the pushed-down one), over `stages` and `unwrap`; `None` when every label may
+    /// be needed.
+    pub fn for_range(
+        stages: &[Stage],
+        unwrap: Option<&Unwrap>,
+        grouping: Option<&Grouping>,
+    ) -> Option<Self> {
+        let grouping = grouping.filter(|g| !g.without)?;
+        let mut names: Vec<String> = Vec::new();
+        for stage in stages {
+            match stage {
+                Stage::LineFilter(_) => {}
+                Stage::Parser(Parser::Json(params)) if params.is_empty() => {}
+                Stage::Parser(Parser::Logfmt { params, .. }) if params.is_empty() => {}
+                Stage::Parser(Parser::Pattern(_) | Parser::Regexp(_)) => {}
+                Stage::LabelFilter(f) => filter_names(f, &mut names),
+                _ => return None,
+            }
+        }
+        if let Some(u) = unwrap {
+            names.push(u.label.clone());
+            for f in &u.post_filters {
+                filter_names(f, &mut names);
+            }
+        }
+        names.extend(grouping.labels.iter().cloned());
+        let mut required: Vec<String> = Vec::with_capacity(names.len() * 2);
+        for n in names {
+            if let Some(stripped) = n.strip_suffix(DUPLICATE_SUFFIX) {
+                let stripped = stripped.to_string();
+                if !required.contains(&stripped) {
+                    required.push(stripped);
+                }
+            }
+            if !required.contains(&n) {
+                required.push(n);
+            }
+        }
+        Some(Self {
+            no_labels: required.is_empty(),
+            required,
+        })
+    }
+
+    /// True when no parsed label is needed.
+    pub fn no_labels(&self) -> bool {
+        self.no_labels
+    }
+
+    /// True when a parser should extract the (sanitised, unsuffixed) `name`.
+    pub fn should_extract(&self, name: &str) -> bool {
+        self.required.is_empty() || self.required.iter().any(|r| r == name)
+    }
+
+    /// True when some required name starts with `prefix` (json skips nested objects
+    /// that cannot hold one).
+    pub fn should_extract_prefix(&self, prefix: &str) -> bool {
+        self.required.is_empty() || self.required.iter().any(|r| r.starts_with(prefix))
+    }
+
+    /// True when stages extracted every required name on this entry already.
+    pub(crate) fn all_extracted(&self, lbs: &LabelsBuilder) -> bool {
+        !self.required.is_empty() && self.required.iter().all(|r| lbs.was_extracted(r))
+    }
+
+    /// Loki's `NoLabels()`: nothing needed, or everything needed already found.
+    pub(crate) fn skip_parser(&self, lbs: &LabelsBuilder) -> bool {
+        self.no_labels || self.all_extracted(lbs)
+    }
+}
+
+/// Appends the label names a label filter reads.
+fn filter_names(f: &LabelFilter, out: &mut Vec<String>) {
+    match f {
+        LabelFilter::And(a, b) | LabelFilter::Or(a, b) => {
+            filter_names(a, out);
+            filter_names(b, out);
+        }
+        LabelFilter::Paren(a) => filter_names(a, out),
+        LabelFilter::Matcher(m) => out.push(m.name.clone()),
+        LabelFilter::Number { name, .. }
+        | LabelFilter::Duration { name, .. }
+        | LabelFilter::Bytes { name, .. }
+        | LabelFilter::Ip { name, .. } => out.push(name.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hints(q: &str) -> Option<ParserHints> {
+        let expr = logql::parse_expr(q).unwrap();
+        let logql::ast::Expr::Metric(logql::ast::MetricExpr::Vector(v)) = expr else {
+            panic!("not a vector aggregation: {q}");
+        };
+        let logql::ast::MetricExpr::Range(r) = v.expr.as_ref() else {
+            panic!("not over a range aggregation: {q}");
+        };
+        let grouping = r.grouping.clone().or(v.grouping.clone()).or(Some(Grouping {
+            without: false,
+            labels: vec![],
+        }));
+        ParserHints::for_range(
+            &r.range.log.pipeline,
+            r.range.unwrap.as_ref(),
+            grouping.as_ref(),
+        )
+    }
+
+    #[test]
+    fn grouping_filters_and_unwrap_are_required() {
+        let h =
+            hints(r#"sum by (level) (rate({job="api"} | json | latency_ms > 500 [5m]))"#).unwrap();
+        assert!(h.should_extract("level") && h.should_extract("latency_ms"));
+        assert!(!h.should_extract("trace_id"));
+        assert!(!h.no_labels());
+        let h = hints(
+            r#"sum by (host_extracted) (sum_over_time({job="w"} | logfmt | unwrap bytes(b) | b < 10 [5m]))"#,
+        )
+        .unwrap();
+        for n in ["host", "host_extracted", "b"] {
+            assert!(h.should_extract(n), "{n}");
+        }
+        assert!(h.should_extract_prefix("hos") && !h.should_extract_prefix("x"));
+    }
+
+    #[test]
+    fn no_label_needed_and_cases_without_hints() {
+        assert!(
+            hints(r#"sum(count_over_time({job="api"} | json [5m]))"#)
+                .unwrap()
+                .no_labels()
+        );
+        assert!(
+            !hints(r#"sum(count_over_time({job="api"} | json | a="b" [5m]))"#)
+                .unwrap()
+                .no_labels()
+        );
+        assert_eq!(
+            hints(r#"sum without (a) (count_over_time({job="api"} | json [5m]))"#),
+            None
+        );
+        assert_eq!(
+            hints(
+                r#"sum by (a) (count_over_time({job="api"} | json | line_format "{{.b}}" [5m]))"#
+            ),
+            None
+        );
+    }
+}
