@@ -41,6 +41,11 @@ pub(crate) fn next_token(data: &[u8]) -> Option<usize> {
 /// End of a string whose opening quote was already consumed: the index just past the
 /// closing quote, and whether the string contains a backslash.
 pub(crate) fn string_end(data: &[u8]) -> Option<(usize, bool)> {
+    // fast path: the common string without a backslash before its closing quote
+    let quote = memchr::memchr(b'"', data)?;
+    if memchr::memchr(b'\\', &data[..quote]).is_none() {
+        return Some((quote + 1, false));
+    }
     let mut escaped = false;
     for (i, &c) in data.iter().enumerate() {
         if c == b'"' {

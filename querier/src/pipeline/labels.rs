@@ -236,8 +236,7 @@ pub(crate) fn sanitize_label_key_bytes(key: &[u8], is_prefix: bool, out: &mut St
     if is_prefix && key[0].is_ascii_digit() {
         out.push('_');
     }
-    // all ASCII, checked above
-    out.extend(key.iter().map(|&b| b as char));
+    out.push_str(std::str::from_utf8(key).unwrap_or_default());
 }
 
 /// Loki's `sanitizeLabelKey`: trims spaces, prefixes a leading digit with `_` (when

@@ -9,10 +9,36 @@ use memchr::memmem;
 use super::hints::ParserHints;
 use super::labels::LabelsBuilder;
 
+/// A literal of a pattern with its precompiled substring searcher.
+#[derive(Debug, Clone)]
+struct Literal {
+    finder: memmem::Finder<'static>,
+}
+
+impl Literal {
+    fn new(bytes: &[u8]) -> Self {
+        Self {
+            finder: memmem::Finder::new(bytes).into_owned(),
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self.finder.needle()
+    }
+
+    fn len(&self) -> usize {
+        self.finder.needle().len()
+    }
+
+    fn find(&self, haystack: &[u8]) -> Option<usize> {
+        self.finder.find(haystack)
+    }
+}
+
 /// One piece of a pattern.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 enum Node {
-    Literal(Vec<u8>),
+    Literal(Literal),
     /// A capture; `None` for `<_>`.
     Capture(Option<String>),
 }
@@ -38,7 +64,7 @@ impl Pattern {
                 && let Some(len) = capture_len(&b[i..])
             {
                 if !lit.is_empty() {
-                    nodes.push(Node::Literal(std::mem::take(&mut lit)));
+                    nodes.push(Node::Literal(Literal::new(&std::mem::take(&mut lit))));
                 }
                 let name = &src[i + 1..i + len - 1];
                 nodes.push(Node::Capture((name != "_").then(|| name.to_owned())));
@@ -49,7 +75,7 @@ impl Pattern {
             i += 1;
         }
         if !lit.is_empty() {
-            nodes.push(Node::Literal(lit));
+            nodes.push(Node::Literal(Literal::new(&lit)));
         }
         let names: Vec<String> = nodes
             .iter()
@@ -79,16 +105,16 @@ impl Pattern {
         Ok(Self { nodes, names })
     }
 
-    /// Loki's `Matches`: the named captures found, in order (possibly fewer than names).
-    fn matches<'a>(&self, line: &'a [u8], out: &mut Vec<&'a [u8]>) {
-        out.clear();
+    /// Loki's `Matches`: calls `found(name, value)` for the named captures found, in
+    /// order (possibly fewer than there are names).
+    fn matches<'a>(&self, line: &'a [u8], mut found: impl FnMut(&str, &'a [u8])) {
         if line.is_empty() || self.nodes.is_empty() {
             return;
         }
         let mut input = line;
         let mut nodes = &self.nodes[..];
         if let Node::Literal(l) = &nodes[0] {
-            if memmem::find(input, l) != Some(0) {
+            if !input.starts_with(l.bytes()) {
                 return;
             }
             input = &input[l.len()..];
@@ -100,22 +126,22 @@ impl Pattern {
             };
             let Some(Node::Literal(l)) = nodes.get(1) else {
                 // ending on a capture: it takes the rest
-                if name.is_some() {
-                    out.push(input);
+                if let Some(name) = name {
+                    found(name, input);
                 }
                 return;
             };
             nodes = &nodes[2..];
-            match memmem::find(input, l) {
+            match l.find(input) {
                 None => {
-                    if name.is_some() {
-                        out.push(input);
+                    if let Some(name) = name {
+                        found(name, input);
                     }
                     return;
                 }
                 Some(i) => {
-                    if name.is_some() {
-                        out.push(&input[..i]);
+                    if let Some(name) = name {
+                        found(name, &input[..i]);
                     }
                     input = &input[i + l.len()..];
                 }
@@ -131,7 +157,7 @@ impl Pattern {
         let mut off = 0;
         for (i, n) in self.nodes.iter().enumerate() {
             let Node::Literal(l) = n else { continue };
-            let Some(j) = memmem::find(&line[off..], l) else {
+            let Some(j) = l.find(&line[off..]) else {
                 return false;
             };
             if (i == 0 && j != 0) || (i != 0 && j == 0) {
@@ -179,11 +205,9 @@ impl PatternParser {
         name_buf: &mut String,
         hints: Option<&ParserHints>,
     ) {
-        let mut caps: Vec<&[u8]> = Vec::with_capacity(self.pattern.names.len());
-        self.pattern.matches(line.as_bytes(), &mut caps);
-        for (name, value) in self.pattern.names.iter().zip(caps) {
+        self.pattern.matches(line.as_bytes(), |name, value| {
             if hints.is_some_and(|h| !h.should_extract(name)) {
-                continue;
+                return;
             }
             name_buf.clear();
             name_buf.push_str(name);
@@ -191,12 +215,12 @@ impl PatternParser {
                 name_buf.push_str("_extracted");
             }
             if !lbs.should_extract(name_buf) {
-                continue;
+                return;
             }
             // captures split at literal boundaries of valid UTF-8 text
             let v = String::from_utf8_lossy(value);
             lbs.set(name_buf, &v);
-        }
+        });
     }
 }
 
