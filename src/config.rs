@@ -732,6 +732,9 @@ pub struct IngesterSection {
     pub chunk_retain_period: Duration,
     /// How often the flush loop runs (default 30s).
     pub flush_check_period: Duration,
+    /// Fenrir-only: flush every stream when this many raw bytes are held in memory
+    /// (default 128MB; 0 turns it off).
+    pub flush_memory_bytes: ByteSize,
     /// Timeout of one flush (default 10m).
     pub flush_op_timeout: Duration,
     /// Parallel flushes (default 32).
@@ -769,6 +772,7 @@ impl Default for IngesterSection {
             chunk_encoding: "gzip".to_string(),
             chunk_retain_period: Duration::default(),
             flush_check_period: Duration::secs(30),
+            flush_memory_bytes: ByteSize(128 << 20),
             flush_op_timeout: Duration::secs(600),
             concurrent_flushes: 32,
             max_returned_stream_errors: 10,
@@ -1366,6 +1370,8 @@ impl Config {
         c.chunk_target_size =
             usize::try_from(self.ingester.chunk_target_size.0).unwrap_or(usize::MAX);
         c.flush_check_period = self.ingester.flush_check_period.get();
+        c.flush_memory_bytes =
+            usize::try_from(self.ingester.flush_memory_bytes.0).unwrap_or(usize::MAX);
         c
     }
 

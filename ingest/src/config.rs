@@ -16,6 +16,10 @@ pub struct IngesterConfig {
     pub chunk_target_size: usize,
     /// How often the flush loop looks for chunks to flush (Loki default 30s).
     pub flush_check_period: Duration,
+    /// Flush every in-memory stream at once when the raw bytes held in memory reach
+    /// this (Fenrir-only; 0 turns it off). Loki bounds memory by compressing chunks in
+    /// memory; Fenrir keeps raw lines, so it bounds them by flushing early.
+    pub flush_memory_bytes: usize,
 }
 
 impl IngesterConfig {
@@ -27,6 +31,7 @@ impl IngesterConfig {
             max_chunk_age: Duration::from_secs(2 * 3600),
             chunk_target_size: 1_572_864,
             flush_check_period: Duration::from_secs(30),
+            flush_memory_bytes: 128 << 20,
         }
     }
 }

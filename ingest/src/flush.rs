@@ -7,7 +7,11 @@
 //! visible to queries) until the write returned; then the flushed entries leave memory,
 //! a `flushed` WAL record tells replay to skip them, the WAL is rotated and segments that
 //! hold only flushed data are deleted. A failed write keeps everything for the next try.
+//! When the raw bytes held in memory reach `flush_memory_bytes`, the push that crossed
+//! it wakes the loop at once and every stream is flushed (reason `full`), which bounds
+//! the ingester's memory under a fast push.
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -89,12 +93,16 @@ impl Ingester {
     pub fn spawn_flush_loop(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let weak: Weak<Self> = Arc::downgrade(self);
         let period = self.config.flush_check_period.max(Duration::from_millis(1));
+        let wakeup = self.flush_wakeup.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(period);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             tick.tick().await;
             loop {
-                tick.tick().await;
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = wakeup.notified() => {}
+                }
                 let Some(ingester) = weak.upgrade() else {
                     return;
                 };
@@ -109,6 +117,9 @@ impl Ingester {
     /// after trying every tenant.
     pub(crate) async fn flush_cycle(&self, force: bool) -> Result<()> {
         let _serial = self.flush_lock.lock().await;
+        let limit = self.config.flush_memory_bytes;
+        // memory pressure: every stream goes, so one large segment frees it all
+        let pressure = limit > 0 && self.memory_bytes.load(Ordering::Relaxed) >= limit;
         let tenants: Vec<(String, Arc<TenantStreams>)> = self
             .tenants
             .read()
@@ -118,7 +129,7 @@ impl Ingester {
         let mut first_err: Option<IngestError> = None;
         let mut flushed_any = false;
         for (tenant, streams) in tenants {
-            match self.flush_tenant(&tenant, &streams, force).await {
+            match self.flush_tenant(&tenant, &streams, force, pressure).await {
                 Ok(n) => flushed_any |= n > 0,
                 Err(e) => {
                     first_err.get_or_insert(e);
@@ -140,6 +151,7 @@ impl Ingester {
         tenant: &str,
         streams: &TenantStreams,
         force: bool,
+        pressure: bool,
     ) -> Result<usize> {
         let now = Instant::now();
         let slots: Vec<Arc<StreamSlot>> = streams.streams.read().values().cloned().collect();
@@ -149,6 +161,8 @@ impl Ingester {
             let mut head = slot.head.lock();
             let reason = if force && !head.is_empty() {
                 Some(FlushReason::Forced)
+            } else if pressure && !head.is_empty() {
+                Some(FlushReason::Full)
             } else {
                 flush_reason(&self.config, &head, now)
             };
@@ -189,10 +203,12 @@ impl Ingester {
             metrics::CHUNKS_FLUSHED
                 .with_label_values(&[p.reason.as_str()])
                 .inc();
-            p.slot
-                .head
-                .lock()
-                .remove_flushed(p.snapshot_cut, p.segment, now);
+            let mut head = p.slot.head.lock();
+            let before = head.raw_bytes();
+            head.remove_flushed(p.snapshot_cut, p.segment, now);
+            let freed = before.saturating_sub(head.raw_bytes());
+            drop(head);
+            self.memory_bytes.fetch_sub(freed, Ordering::Relaxed);
             marks.push((p.slot.fingerprint, p.through_seq));
         }
         // the marker only saves replay work: a lost one means a second flush, no loss
@@ -425,6 +441,50 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
+    }
+
+    #[tokio::test]
+    async fn memory_pressure_flushes_every_stream_at_once() {
+        let (w, s) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let storage = fs_storage(s.path()).await;
+        // only memory pressure can trigger: nothing is full, old or idle within the test
+        let c = IngesterConfig {
+            chunk_target_size: 1 << 30,
+            flush_check_period: Duration::from_secs(3600),
+            flush_memory_bytes: 100,
+            ..cfg(w.path())
+        };
+        let ing = Ingester::open(c, storage.clone()).await.unwrap();
+        let _handle = ing.spawn_flush_loop();
+        let (a, b) = ([("app", "a")], [("app", "b")]);
+        ing.push("t", vec![stream(&a, &[(1, "small")])])
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(ing.stream_count("t"), 1, "below the limit nothing flushes");
+        assert_eq!(ing.memory_bytes.load(Ordering::Relaxed), 5);
+        let long = "x".repeat(200);
+        ing.push("t", vec![stream(&b, &[(2, long.as_str())])])
+            .await
+            .unwrap();
+        let mut flushed = false;
+        for _ in 0..250 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            if ing.stream_count("t") == 0 {
+                flushed = true;
+                break;
+            }
+        }
+        assert!(flushed, "memory pressure did not flush");
+        assert_eq!(ing.memory_bytes.load(Ordering::Relaxed), 0);
+        for (labels, n) in [(ls(&a), 1), (ls(&b), 1)] {
+            let got = storage
+                .read("t", &[labels.fingerprint()], 0, 10)
+                .await
+                .unwrap();
+            assert_eq!(ts_lines(&got).len(), n);
+        }
+        assert!(metrics::CHUNKS_FLUSHED.with_label_values(&["full"]).get() >= 2);
     }
 
     #[tokio::test]

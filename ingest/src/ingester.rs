@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use logql::matcher::matches_all;
@@ -55,6 +56,10 @@ pub struct Ingester {
     pub(crate) append: Mutex<AppendState>,
     /// Serializes flush cycles (loop, `flush_all`).
     pub(crate) flush_lock: tokio::sync::Mutex<()>,
+    /// Raw bytes held in head blocks (all tenants).
+    pub(crate) memory_bytes: AtomicUsize,
+    /// Wakes the flush loop when `memory_bytes` reaches `flush_memory_bytes`.
+    pub(crate) flush_wakeup: Arc<tokio::sync::Notify>,
 }
 
 /// What replay rebuilt.
@@ -86,6 +91,17 @@ impl Ingester {
             .min()
             .unwrap_or(replayed.next_segment);
         wal::delete_segments_before(&config.wal_dir, keep_from)?;
+        let memory_bytes: usize = replayed
+            .tenants
+            .values()
+            .flat_map(|t| {
+                t.streams
+                    .read()
+                    .values()
+                    .map(|s| s.head.lock().raw_bytes())
+                    .collect::<Vec<_>>()
+            })
+            .sum();
         Ok(Arc::new(Self {
             config,
             storage,
@@ -95,6 +111,8 @@ impl Ingester {
                 next_seq: replayed.next_seq,
             }),
             flush_lock: tokio::sync::Mutex::new(()),
+            memory_bytes: AtomicUsize::new(memory_bytes),
+            flush_wakeup: Arc::new(tokio::sync::Notify::new()),
         }))
     }
 
@@ -118,6 +136,7 @@ impl Ingester {
             let segment = self.wal.current_segment();
             let target = tenant_streams(&self.tenants, tenant);
             let mut rejected_any = false;
+            let mut added = 0usize;
             for s in &mut streams {
                 if s.entries.is_empty() {
                     continue;
@@ -160,11 +179,18 @@ impl Ingester {
                     head.min_segment = segment;
                 }
                 head.last_seq = seq;
+                let before = head.raw_bytes();
                 for e in &s.entries {
                     if !head.append(e.ts, &e.line, &e.metadata, now) {
                         metrics::DUPLICATES_DROPPED.inc();
                     }
                 }
+                added += head.raw_bytes().saturating_sub(before);
+            }
+            let held = self.memory_bytes.fetch_add(added, Ordering::Relaxed) + added;
+            let limit = self.config.flush_memory_bytes;
+            if limit > 0 && held >= limit {
+                self.flush_wakeup.notify_one();
             }
             if rejected_any {
                 payload = wal::encode_push(tenant, &streams);

@@ -47,8 +47,6 @@ enum Node {
 #[derive(Debug, Clone)]
 pub(crate) struct Pattern {
     nodes: Vec<Node>,
-    /// Named capture names in order.
-    names: Vec<String>,
 }
 
 impl Pattern {
@@ -102,7 +100,7 @@ impl Pattern {
                 return Err(format!("duplicate capture name ({n}): invalid expression"));
             }
         }
-        Ok(Self { nodes, names })
+        Ok(Self { nodes })
     }
 
     /// Loki's `Matches`: calls `found(name, value)` for the named captures found, in
