@@ -265,6 +265,7 @@ impl HeadBlock {
         start: i64,
         end: i64,
         out: &mut RowBuilders,
+        lines: bool,
     ) -> usize {
         let range = self.range(start, end);
         let n = range.len();
@@ -274,8 +275,12 @@ impl HeadBlock {
             let e = &self.entries[i as usize];
             out.fingerprint.append_value(fingerprint);
             out.ts.append_value(e.ts);
-            out.line
-                .append_value(self.lines.get(e.start..e.end).unwrap_or(""));
+            let line = if lines {
+                self.lines.get(e.start..e.end).unwrap_or("")
+            } else {
+                ""
+            };
+            out.line.append_value(line);
             match self.metadata.get(e.meta as usize) {
                 Some(pairs) => {
                     json.clear();
@@ -489,7 +494,7 @@ mod tests {
         assert!(!h.overlaps(4, 5));
         assert!(h.overlaps(5, 6));
         let mut b = RowBuilders::with_capacity(0, 0);
-        assert_eq!(h.append_rows(9, 2, 5, &mut b), 4);
+        assert_eq!(h.append_rows(9, 2, 5, &mut b, true), 4);
         let batch = b.finish().unwrap();
         let ts: Vec<i64> = batch
             .column(1)
@@ -512,7 +517,7 @@ mod tests {
         h.append(1, "x", &[("trace_id", "a\"b"), ("k", "v")], now);
         h.append(2, "y", NONE, now);
         let mut b = RowBuilders::with_capacity(2, 2);
-        h.append_rows(1, i64::MIN, i64::MAX, &mut b);
+        h.append_rows(1, i64::MIN, i64::MAX, &mut b, true);
         let batch = b.finish().unwrap();
         let m = batch.column(3).as_string::<i32>();
         assert_eq!(m.value(0), r#"[["trace_id","a\"b"],["k","v"]]"#);

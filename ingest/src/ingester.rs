@@ -244,6 +244,19 @@ impl Ingester {
         start: i64,
         end: i64,
     ) -> Result<Vec<RecordBatch>> {
+        self.read_columns(tenant, fingerprints, start, end, true)
+    }
+
+    /// [`Self::read`], where without `lines` the `line` column holds empty strings (no
+    /// line is copied): for queries that only count entries.
+    pub fn read_columns(
+        &self,
+        tenant: &str,
+        fingerprints: &[u64],
+        start: i64,
+        end: i64,
+        lines: bool,
+    ) -> Result<Vec<RecordBatch>> {
         let Some(t) = self.tenants.read().get(tenant).cloned() else {
             return Ok(Vec::new());
         };
@@ -260,10 +273,10 @@ impl Ingester {
         let mut builders = RowBuilders::with_capacity(1024, 64 * 1024);
         let mut rows = 0;
         for slot in slots {
-            rows += slot
-                .head
-                .lock()
-                .append_rows(slot.fingerprint, start, end, &mut builders);
+            rows +=
+                slot.head
+                    .lock()
+                    .append_rows(slot.fingerprint, start, end, &mut builders, lines);
             if rows >= BATCH_ROWS {
                 batches.push(builders.finish().map_err(storage::StorageError::from)?);
                 rows = 0;

@@ -50,6 +50,9 @@ pub(crate) struct Fetched {
     pub lines_read: u64,
     /// Bytes of those lines.
     pub bytes_read: u64,
+    /// Read without lines, some stream has two entries with one timestamp: they may be
+    /// duplicates, which only their lines can tell (the caller reads again with lines).
+    pub ties_without_lines: bool,
 }
 
 impl Fetched {
@@ -119,30 +122,39 @@ impl Resolved {
     }
 }
 
-/// Reads the raw batches of `[start, end)` for a resolved selector.
+/// Reads the raw batches of `[start, end)` for a resolved selector; without `lines`
+/// sources may leave the `line` column empty.
 pub(crate) async fn read(
     sources: &[Arc<dyn LogSource>],
     tenant: &str,
     resolved: &Resolved,
-    start: i64,
-    end: i64,
+    (start, end): (i64, i64),
+    lines: bool,
 ) -> Result<Vec<RecordBatch>> {
     let mut out = Vec::new();
     for (src, fps) in sources.iter().zip(&resolved.per_source) {
         if fps.is_empty() {
             continue;
         }
-        out.extend(src.read(tenant, fps, start, end).await?);
+        let batches = if lines {
+            src.read(tenant, fps, start, end).await?
+        } else {
+            src.read_without_lines(tenant, fps, start, end).await?
+        };
+        out.extend(batches);
     }
     Ok(out)
 }
 
 /// Filters the raw batches with the pipeline's hoisted line filters, then merges them
-/// into per-stream sequences. CPU work: call from a rayon context.
+/// into per-stream sequences. `lines` says whether the batches hold lines: without,
+/// duplicates cannot be told apart, so none are dropped and equal timestamps are only
+/// reported ([`Fetched::ties_without_lines`]). CPU work: call from a rayon context.
 pub(crate) fn assemble(
-    resolved: Resolved,
+    resolved: &Resolved,
     raw: Vec<RecordBatch>,
     filter: Option<&Pipeline>,
+    lines: bool,
 ) -> Result<Fetched> {
     let mut lines_read = 0u64;
     let mut bytes_read = 0u64;
@@ -189,19 +201,22 @@ pub(crate) fn assemble(
     }
     let batch_cols: Vec<BatchCols> = batches.into_iter().map(|b| b.cols).collect();
     let runs: Vec<(u64, Vec<Run>)> = runs.into_iter().collect();
-    let mut streams: Vec<StreamRows> = runs
+    let merged: Vec<(StreamRows, bool)> = runs
         .into_par_iter()
         .filter_map(|(fp, runs)| {
             let labels = resolved.labels.get(&fp)?.clone();
-            Some(merge_stream(labels, &batch_cols, runs))
+            Some(merge_stream(labels, &batch_cols, runs, lines))
         })
         .collect();
+    let ties_without_lines = merged.iter().any(|(_, ties)| *ties);
+    let mut streams: Vec<StreamRows> = merged.into_iter().map(|(s, _)| s).collect();
     streams.sort_by(|a, b| a.labels.cmp(&b.labels));
     Ok(Fetched {
         batches: batch_cols,
         streams,
         lines_read,
         bytes_read,
+        ties_without_lines,
     })
 }
 
@@ -247,13 +262,26 @@ fn batch_cols(b: &RecordBatch) -> Result<FpBatch> {
 }
 
 /// Merges one stream's runs (each sorted by ts) by timestamp, keeping source order for
-/// ties, and drops entries whose (ts, line) already occurred.
-fn merge_stream(labels: LabelSet, batches: &[BatchCols], runs: Vec<Run>) -> StreamRows {
+/// ties, and (with `lines`) drops entries whose (ts, line) already occurred. Also says
+/// whether, without lines, two entries share a timestamp.
+fn merge_stream(
+    labels: LabelSet,
+    batches: &[BatchCols],
+    runs: Vec<Run>,
+    lines: bool,
+) -> (StreamRows, bool) {
     let total: usize = runs.iter().map(|r| r.2 - r.1).sum();
     let mut ts = Vec::with_capacity(total);
     let mut rows: Vec<(u32, u32)> = Vec::with_capacity(total);
-    let push = |b: u32, r: usize, ts: &mut Vec<i64>, rows: &mut Vec<(u32, u32)>| {
+    let mut ties = false;
+    let mut push = |b: u32, r: usize, ts: &mut Vec<i64>, rows: &mut Vec<(u32, u32)>| {
         let t = batches[b as usize].ts.value(r);
+        if !lines {
+            ties |= ts.last() == Some(&t);
+            ts.push(t);
+            rows.push((b, r as u32));
+            return;
+        }
         let line = batches[b as usize].line.value(r);
         // exact duplicate: same ts and line among the entries of this timestamp
         let mut k = ts.len();
@@ -289,7 +317,7 @@ fn merge_stream(labels: LabelSet, batches: &[BatchCols], runs: Vec<Run>) -> Stre
             pos[k] += 1;
         }
     }
-    StreamRows { labels, ts, rows }
+    (StreamRows { labels, ts, rows }, ties)
 }
 
 /// The pipeline for streams whose entries carry structured metadata: the query's own

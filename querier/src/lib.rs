@@ -37,7 +37,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use ingest::ingester::Ingester;
-use logql::ast::{Expr, LogExpr, MetricExpr, VectorOp};
+use logql::ast::{Expr, LogExpr, MetricExpr, RangeOp, VectorOp};
 use logql::{LabelMatcher, LabelSet};
 use storage::Storage;
 
@@ -329,7 +329,7 @@ impl Querier {
         }
         let pipeline = compile(log, None)?;
         let (fetched, pipeline) = self
-            .fetch(tenant, log, (start, end), pipeline, shard)
+            .fetch(tenant, log, (start, end), pipeline, shard, true)
             .await?;
         let stats = QueryStats {
             bytes_processed: fetched.bytes_read,
@@ -353,6 +353,7 @@ impl Querier {
     }
 
     /// Fetches a selector's streams in `[start, end)` and runs the hoisted line filters.
+    /// Without `lines` (a query that only counts entries) sources may skip the lines.
     async fn fetch(
         &self,
         tenant: &str,
@@ -360,14 +361,42 @@ impl Querier {
         (start, end): (i64, i64),
         pipeline: Option<Pipeline>,
         shard: Option<Shard>,
+        lines: bool,
     ) -> Result<(Fetched, Option<Pipeline>)> {
         let mut resolved = fetch::resolve(&self.sources, tenant, &log.selector, start, end).await?;
         if let Some(shard) = shard {
             resolved.retain(|fp| shard.contains(fp));
         }
-        let raw = fetch::read(&self.sources, tenant, &resolved, start, end).await?;
+        if !lines {
+            let raw = fetch::read(&self.sources, tenant, &resolved, (start, end), false).await?;
+            let (fetched, pipeline, resolved) = cpu(move || {
+                let fetched = fetch::assemble(&resolved, raw, pipeline.as_ref(), false)?;
+                Ok((fetched, pipeline, resolved))
+            })
+            .await?;
+            if !fetched.ties_without_lines {
+                return Ok((fetched, pipeline));
+            }
+            // entries sharing a timestamp may be duplicates: read again with lines
+            return self
+                .fetch_lines(tenant, resolved, (start, end), pipeline)
+                .await;
+        }
+        self.fetch_lines(tenant, resolved, (start, end), pipeline)
+            .await
+    }
+
+    /// Reads the resolved streams with their lines and assembles them.
+    async fn fetch_lines(
+        &self,
+        tenant: &str,
+        resolved: fetch::Resolved,
+        (start, end): (i64, i64),
+        pipeline: Option<Pipeline>,
+    ) -> Result<(Fetched, Option<Pipeline>)> {
+        let raw = fetch::read(&self.sources, tenant, &resolved, (start, end), true).await?;
         cpu(move || {
-            let fetched = fetch::assemble(resolved, raw, pipeline.as_ref())?;
+            let fetched = fetch::assemble(&resolved, raw, pipeline.as_ref(), true)?;
             Ok((fetched, pipeline))
         })
         .await
@@ -394,8 +423,18 @@ impl Querier {
                 compile(&r.range.log, r.range.unwrap.as_ref())?.map(|p| p.with_hints(hints));
             let start = steps.start - r.range.range - r.range.offset;
             let end = steps.end() - r.range.offset + i64::from(part.through_end);
+            // counting functions over a bare selector never look at a line
+            let lines = pipeline.is_some()
+                || !matches!(r.op, RangeOp::Count | RangeOp::Rate | RangeOp::Absent);
             let (fetched, pipeline) = self
-                .fetch(tenant, &r.range.log, (start, end), pipeline, part.shard)
+                .fetch(
+                    tenant,
+                    &r.range.log,
+                    (start, end),
+                    pipeline,
+                    part.shard,
+                    lines,
+                )
                 .await?;
             stats.lines_processed += fetched.lines_read;
             stats.bytes_processed += fetched.bytes_read;

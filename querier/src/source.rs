@@ -51,6 +51,18 @@ pub trait LogSource: Send + Sync {
         start: i64,
         end: i64,
     ) -> BoxFuture<'a, Result<Vec<RecordBatch>>>;
+
+    /// Like [`Self::read`] for a query that does not look at lines: a source may leave
+    /// the `line` column empty (skipping its decompression); by default it reads all.
+    fn read_without_lines<'a>(
+        &'a self,
+        tenant: &'a str,
+        fingerprints: &'a [u64],
+        start: i64,
+        end: i64,
+    ) -> BoxFuture<'a, Result<Vec<RecordBatch>>> {
+        self.read(tenant, fingerprints, start, end)
+    }
 }
 
 impl LogSource for Storage {
@@ -77,6 +89,18 @@ impl LogSource for Storage {
     ) -> BoxFuture<'a, Result<Vec<RecordBatch>>> {
         Box::pin(async move { Ok(Storage::read(self, tenant, fingerprints, start, end).await?) })
     }
+
+    fn read_without_lines<'a>(
+        &'a self,
+        tenant: &'a str,
+        fingerprints: &'a [u64],
+        start: i64,
+        end: i64,
+    ) -> BoxFuture<'a, Result<Vec<RecordBatch>>> {
+        Box::pin(async move {
+            Ok(Storage::read_columns(self, tenant, fingerprints, start, end, false).await?)
+        })
+    }
 }
 
 impl LogSource for Ingester {
@@ -102,6 +126,25 @@ impl LogSource for Ingester {
         end: i64,
     ) -> BoxFuture<'a, Result<Vec<RecordBatch>>> {
         Box::pin(async move { Ok(Ingester::read(self, tenant, fingerprints, start, end)?) })
+    }
+
+    fn read_without_lines<'a>(
+        &'a self,
+        tenant: &'a str,
+        fingerprints: &'a [u64],
+        start: i64,
+        end: i64,
+    ) -> BoxFuture<'a, Result<Vec<RecordBatch>>> {
+        Box::pin(async move {
+            Ok(Ingester::read_columns(
+                self,
+                tenant,
+                fingerprints,
+                start,
+                end,
+                false,
+            )?)
+        })
     }
 }
 

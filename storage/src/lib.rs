@@ -141,11 +141,25 @@ impl Storage {
         start: i64,
         end: i64,
     ) -> Result<Vec<RecordBatch>> {
+        self.read_columns(tenant, fingerprints, start, end, true)
+            .await
+    }
+
+    /// [`Self::read`], where without `lines` the `line` column is not fetched or
+    /// decoded and holds empty strings: for queries that only count entries.
+    pub async fn read_columns(
+        &self,
+        tenant: &str,
+        fingerprints: &[u64],
+        start: i64,
+        end: i64,
+        lines: bool,
+    ) -> Result<Vec<RecordBatch>> {
         let index = self.catalog.tenant(&layout::tenant_part(tenant)?);
         self.refresh(&index, start, end).await?;
         let reads = index.plan_reads(fingerprints, start, end);
         let per_segment: Vec<Vec<RecordBatch>> = futures::stream::iter(reads)
-            .map(|r| self.reader.read(r, start, end))
+            .map(|r| self.reader.read(r, start, end, lines))
             .buffered(READ_CONCURRENCY)
             .try_collect()
             .await?;

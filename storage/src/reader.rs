@@ -11,7 +11,7 @@ use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array, StringArray};
 use datafusion::arrow::compute::kernels::{boolean, cast, cmp};
 use datafusion::arrow::datatypes::{DataType, Int64Type};
 use datafusion::arrow::error::ArrowError;
@@ -47,6 +47,9 @@ const FOOTER_CACHE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Leaf column index of `ts` in segment files (flat schema: leaves are the columns).
 const TS_COLUMN: usize = 1;
+
+/// Leaf column index of `line`, the bulk of every segment.
+const LINE_COLUMN: usize = 2;
 
 /// What to read from one segment.
 #[derive(Clone, Debug)]
@@ -120,14 +123,21 @@ impl SegmentReader {
     }
 
     /// Rows of `read` with `start <= ts < end` (when `read.filter_ts`), in segment order,
-    /// as batches in [`log_schema`].
-    pub async fn read(&self, read: SegmentRead, start: i64, end: i64) -> Result<Vec<RecordBatch>> {
+    /// as batches in [`log_schema`]. Without `lines` the `line` column is neither
+    /// fetched nor decoded and comes back as empty strings (queries that only count).
+    pub async fn read(
+        &self,
+        read: SegmentRead,
+        start: i64,
+        end: i64,
+        lines: bool,
+    ) -> Result<Vec<RecordBatch>> {
         if read.rows.is_empty() {
             return Ok(Vec::new());
         }
         let meta = self.metadata(&read.path, read.size).await?;
         let window = read.filter_ts.then_some((start, end));
-        let plan = plan(meta.metadata(), &read.rows, window)?;
+        let plan = plan(meta.metadata(), &read.rows, window, lines)?;
         if plan.row_groups.is_empty() {
             return Ok(Vec::new());
         }
@@ -135,7 +145,7 @@ impl SegmentReader {
         let fetched = self.fetch(&read.path, read.size, &plan.pages).await?;
         let first = {
             let (meta, plan) = (meta.clone(), plan.clone());
-            spawn_decode(move || decode(meta, fetched, &plan, window)).await
+            spawn_decode(move || decode(meta, fetched, &plan, window, lines)).await
         };
         match first {
             Ok(batches) => Ok(batches),
@@ -145,7 +155,7 @@ impl SegmentReader {
                 self.fallbacks.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(path = %read.path, %err, "page-level read failed; reading whole column chunks");
                 let fetched = self.fetch(&read.path, read.size, &plan.chunks).await?;
-                spawn_decode(move || decode(meta, fetched, &plan, window)).await
+                spawn_decode(move || decode(meta, fetched, &plan, window, lines)).await
             }
         }
     }
@@ -304,11 +314,13 @@ fn ts_pages_in_window<'a>(
 }
 
 /// Plans the read of `rows` (segment row ranges) from a segment with footer `meta`,
-/// dropping `ts` pages outside `window` when given.
+/// dropping `ts` pages outside `window` when given, and the `line` column without
+/// `lines`.
 fn plan(
     meta: &ParquetMetaData,
     rows: &[Range<u64>],
     window: Option<(i64, i64)>,
+    lines: bool,
 ) -> Result<ReadPlan> {
     let arrow_schema = log_schema();
     let rg_ids: Vec<usize> = (0..meta.num_row_groups()).collect();
@@ -357,6 +369,9 @@ fn plan(
         );
         let offsets = meta.offset_index().and_then(|o| o.get(rg));
         for (c, chunk) in rg_meta.columns().iter().enumerate() {
+            if c == LINE_COLUMN && !lines {
+                continue;
+            }
             let (chunk_start, chunk_len) = chunk.byte_range();
             let whole = chunk_start..chunk_start + chunk_len;
             out.chunks.push(whole.clone());
@@ -397,10 +412,17 @@ fn decode(
     fetched: FetchedRanges,
     plan: &ReadPlan,
     window: Option<(i64, i64)>,
+    lines: bool,
 ) -> Result<Vec<RecordBatch>> {
     let selection =
         RowSelection::from_consecutive_ranges(plan.selection.iter().cloned(), plan.total_rows);
-    let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(fetched, meta)
+    let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(fetched, meta);
+    if !lines {
+        let leaves = (0..builder.parquet_schema().num_columns()).filter(|&c| c != LINE_COLUMN);
+        let mask = ProjectionMask::leaves(builder.parquet_schema(), leaves);
+        builder = builder.with_projection(mask);
+    }
+    let mut builder = builder
         .with_row_groups(plan.row_groups.clone())
         .with_row_selection(selection)
         // a queue of selectors skips unselected pages without reading them
@@ -421,6 +443,11 @@ fn decode(
     for batch in reader {
         let batch = batch?;
         if batch.num_rows() > 0 {
+            let batch = if lines {
+                batch
+            } else {
+                with_empty_lines(&batch)?
+            };
             out.push(conform(batch)?);
         }
     }
@@ -436,6 +463,21 @@ fn in_window(
     let ge = cmp::gt_eq(ts, start)?;
     let lt = cmp::lt(ts, end)?;
     boolean::and(&ge, &lt)
+}
+
+/// Puts an all-empty `line` column back into a batch decoded without it.
+fn with_empty_lines(batch: &RecordBatch) -> Result<RecordBatch> {
+    let n = batch.num_rows();
+    let empty: ArrayRef = Arc::new(StringArray::from_iter_values(std::iter::repeat_n("", n)));
+    let mut columns = batch.columns().to_vec();
+    if columns.len() + 1 != log_schema().fields().len() {
+        return Err(StorageError::Arrow(ArrowError::SchemaError(format!(
+            "segment decoded without lines has {} columns",
+            columns.len()
+        ))));
+    }
+    columns.insert(LINE_COLUMN, empty);
+    Ok(RecordBatch::try_new(log_schema(), columns)?)
 }
 
 /// Gives a decoded batch exactly [`log_schema`] (Utf8 strings, the schema's metadata).

@@ -12,13 +12,13 @@ use super::labels::LabelsBuilder;
 /// A literal of a pattern with its precompiled substring searcher.
 #[derive(Debug, Clone)]
 struct Literal {
-    finder: memmem::Finder<'static>,
+    finder: Box<memmem::Finder<'static>>,
 }
 
 impl Literal {
     fn new(bytes: &[u8]) -> Self {
         Self {
-            finder: memmem::Finder::new(bytes).into_owned(),
+            finder: Box::new(memmem::Finder::new(bytes).into_owned()),
         }
     }
 
