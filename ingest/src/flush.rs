@@ -15,12 +15,39 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use storage::StreamData;
 
 use crate::head::{HeadBlock, Snapshot};
 use crate::ingester::{Ingester, StreamSlot, TenantStreams};
 use crate::wal::{self, WalWriter};
 use crate::{IngestError, IngesterConfig, Result, metrics};
+
+/// Raw bytes per segment above which one flush writes several segments.
+const SEGMENT_RAW_BYTES: usize = 32 << 20;
+
+/// Segments of one flush encoded and uploaded at once.
+const PARALLEL_SEGMENT_WRITES: usize = 2;
+
+/// Splits the streams of one flush into groups of at least `target` raw bytes (the
+/// last may be smaller), keeping every stream whole.
+fn split_segments(data: Vec<StreamData>, target: usize) -> Vec<Vec<StreamData>> {
+    let mut out: Vec<Vec<StreamData>> = Vec::new();
+    let mut current = Vec::new();
+    let mut bytes = 0usize;
+    for s in data {
+        bytes += s.entries.iter().map(|e| e.line.len()).sum::<usize>();
+        current.push(s);
+        if bytes >= target {
+            out.push(std::mem::take(&mut current));
+            bytes = 0;
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
 
 /// Why a stream is flushed; Loki's `reason` label values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -191,7 +218,18 @@ impl Ingester {
             return Ok(0);
         }
         let entries: usize = data.iter().map(|d| d.entries.len()).sum();
-        if let Err(e) = self.storage.write_segment(tenant, data).await {
+        // large flushes become several segments encoded at once (encoding is the
+        // expensive part and runs one segment per core)
+        let writes = split_segments(data, SEGMENT_RAW_BYTES)
+            .into_iter()
+            .map(|part| self.storage.write_segment(tenant, part));
+        let written = futures::stream::iter(writes)
+            .buffer_unordered(PARALLEL_SEGMENT_WRITES)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<std::result::Result<Vec<()>, _>>();
+        if let Err(e) = written {
             metrics::CHUNKS_FLUSH_FAILURES.inc();
             tracing::warn!(tenant, streams = pending.len(), error = %e, "segment write failed");
             return Err(e.into());
@@ -211,6 +249,7 @@ impl Ingester {
             self.memory_bytes.fetch_sub(freed, Ordering::Relaxed);
             marks.push((p.slot.fingerprint, p.through_seq));
         }
+        self.flushed.notify_waiters();
         // the marker only saves replay work: a lost one means a second flush, no loss
         if let Err(e) = WalWriter::wait(self.wal.append(wal::encode_flushed(tenant, &marks))).await
         {
@@ -485,6 +524,62 @@ mod tests {
             assert_eq!(ts_lines(&got).len(), n);
         }
         assert!(metrics::CHUNKS_FLUSHED.with_label_values(&["full"]).get() >= 2);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn push_waits_while_memory_holds_twice_the_limit() {
+        let (w, s) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let storage = fs_storage(s.path()).await;
+        let c = IngesterConfig {
+            chunk_target_size: 1 << 30,
+            flush_check_period: Duration::from_secs(3600),
+            flush_memory_bytes: 100,
+            ..cfg(w.path())
+        };
+        // no flush loop: only the explicit flush below frees memory
+        let ing = Ingester::open(c, storage.clone()).await.unwrap();
+        let a = [("app", "a")];
+        let long = "x".repeat(300);
+        ing.push("t", vec![stream(&a, &[(1, long.as_str())])])
+            .await
+            .unwrap();
+        let pusher = {
+            let ing = ing.clone();
+            tokio::spawn(async move { ing.push("t", vec![stream(&a, &[(2, "y")])]).await })
+        };
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!pusher.is_finished(), "the push did not wait for memory");
+        ing.flush_all().await.unwrap();
+        tokio::time::timeout(Duration::from_secs(5), pusher)
+            .await
+            .expect("the push still waits after the flush")
+            .unwrap()
+            .unwrap();
+        let fa = ls(&a).fingerprint();
+        assert_eq!(ts_lines(&ing.read("t", &[fa], 0, 10).unwrap()).len(), 1);
+        assert_eq!(
+            ts_lines(&storage.read("t", &[fa], 0, 10).await.unwrap()).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn large_flushes_split_into_segments_of_whole_streams() {
+        let data = |n: usize| StreamData {
+            labels: logql::LabelSet::from_pairs([("n", n.to_string())]),
+            fingerprint: n as u64,
+            entries: vec![storage::Entry {
+                ts: 1,
+                line: "x".repeat(n),
+                metadata: Vec::new(),
+            }],
+        };
+        let groups = split_segments(vec![data(10), data(5), data(20), data(1)], 15);
+        let sizes: Vec<Vec<u64>> = groups
+            .iter()
+            .map(|g| g.iter().map(|s| s.fingerprint).collect())
+            .collect();
+        assert_eq!(sizes, vec![vec![10, 5], vec![20], vec![1]]);
     }
 
     #[tokio::test]

@@ -25,6 +25,9 @@ use crate::{IngestError, IngesterConfig, PushStream, Result, metrics};
 /// Loki's `ingester.max-ignored-stream-errors` default: rejected entries listed per error.
 const MAX_RETURNED_ERRORS: usize = 10;
 
+/// Longest a push waits for a flush to free memory.
+const MAX_PUSH_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Rows per record batch returned by [`Ingester::read`] (whole streams per batch).
 const BATCH_ROWS: usize = 64 * 1024;
 
@@ -60,6 +63,8 @@ pub struct Ingester {
     pub(crate) memory_bytes: AtomicUsize,
     /// Wakes the flush loop when `memory_bytes` reaches `flush_memory_bytes`.
     pub(crate) flush_wakeup: Arc<tokio::sync::Notify>,
+    /// Signalled after every flush: pushes held back by memory pressure retry.
+    pub(crate) flushed: tokio::sync::Notify,
 }
 
 /// What replay rebuilt.
@@ -113,6 +118,7 @@ impl Ingester {
             flush_lock: tokio::sync::Mutex::new(()),
             memory_bytes: AtomicUsize::new(memory_bytes),
             flush_wakeup: Arc::new(tokio::sync::Notify::new()),
+            flushed: tokio::sync::Notify::new(),
         }))
     }
 
@@ -125,6 +131,7 @@ impl Ingester {
         if streams.iter().all(|s| s.entries.is_empty()) {
             return Ok(());
         }
+        self.wait_for_memory().await;
         let mut payload = wal::encode_push(tenant, &streams);
         let now = Instant::now();
         let window = i64::try_from(self.config.max_chunk_age.as_nanos() / 2).unwrap_or(i64::MAX);
@@ -202,6 +209,26 @@ impl Ingester {
         match last_error {
             Some(msg) => Err(IngestError::BadRequest(msg)),
             None => Ok(()),
+        }
+    }
+
+    /// Holds a push back while memory holds twice `flush_memory_bytes` (the flush loop
+    /// is behind), so a push faster than flushing slows down instead of filling memory.
+    /// Gives up after [`MAX_PUSH_WAIT`]: a push is never refused for it (a failing
+    /// store must not stop the WAL-protected write path).
+    async fn wait_for_memory(&self) {
+        let limit = self.config.flush_memory_bytes;
+        if limit == 0 {
+            return;
+        }
+        let hard = limit.saturating_mul(2);
+        let deadline = tokio::time::Instant::now() + MAX_PUSH_WAIT;
+        while self.memory_bytes.load(Ordering::Relaxed) >= hard {
+            self.flush_wakeup.notify_one();
+            let flushed = self.flushed.notified();
+            if tokio::time::timeout_at(deadline, flushed).await.is_err() {
+                return;
+            }
         }
     }
 
