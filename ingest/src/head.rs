@@ -265,22 +265,27 @@ impl HeadBlock {
         start: i64,
         end: i64,
         out: &mut RowBuilders,
-        lines: bool,
+        filter: RowFilter<'_>,
     ) -> usize {
         let range = self.range(start, end);
-        let n = range.len();
         let order = self.order.as_deref().unwrap_or(&[]);
         let mut json = String::new();
+        let mut n = 0;
         for &i in &order[range] {
             let e = &self.entries[i as usize];
+            let text = self.lines.get(e.start..e.end).unwrap_or("");
+            filter.scanned.lines.set(filter.scanned.lines.get() + 1);
+            filter
+                .scanned
+                .bytes
+                .set(filter.scanned.bytes.get() + text.len() as u64);
+            if filter.keep.is_some_and(|keep| !keep(text)) {
+                continue;
+            }
+            n += 1;
             out.fingerprint.append_value(fingerprint);
             out.ts.append_value(e.ts);
-            let line = if lines {
-                self.lines.get(e.start..e.end).unwrap_or("")
-            } else {
-                ""
-            };
-            out.line.append_value(line);
+            out.line.append_value(if filter.lines { text } else { "" });
             match self.metadata.get(e.meta as usize) {
                 Some(pairs) => {
                     json.clear();
@@ -398,6 +403,38 @@ fn json_string(s: &str, out: &mut String) {
     out.push('"');
 }
 
+/// Lines and bytes a read looked at (before its line filter).
+#[derive(Debug, Default)]
+pub struct ScanStats {
+    /// Entries looked at.
+    pub lines: std::cell::Cell<u64>,
+    /// Their line bytes.
+    pub bytes: std::cell::Cell<u64>,
+}
+
+/// What [`HeadBlock::append_rows`] copies: lines or not, and only rows whose line
+/// passes `keep` (the query's line filters, so non-matching lines are never copied).
+#[derive(Clone, Copy)]
+pub struct RowFilter<'a> {
+    /// Copy the lines (else the `line` column holds empty strings).
+    pub lines: bool,
+    /// Keeps a row when it returns true.
+    pub keep: Option<&'a (dyn Fn(&str) -> bool + Sync)>,
+    /// Counts what was looked at.
+    pub scanned: &'a ScanStats,
+}
+
+impl<'a> RowFilter<'a> {
+    /// Every row with its line.
+    pub fn all(scanned: &'a ScanStats) -> Self {
+        Self {
+            lines: true,
+            keep: None,
+            scanned,
+        }
+    }
+}
+
 /// Column builders of one `log_schema` batch.
 pub struct RowBuilders {
     /// `fingerprint` column.
@@ -494,7 +531,10 @@ mod tests {
         assert!(!h.overlaps(4, 5));
         assert!(h.overlaps(5, 6));
         let mut b = RowBuilders::with_capacity(0, 0);
-        assert_eq!(h.append_rows(9, 2, 5, &mut b, true), 4);
+        assert_eq!(
+            h.append_rows(9, 2, 5, &mut b, RowFilter::all(&ScanStats::default())),
+            4
+        );
         let batch = b.finish().unwrap();
         let ts: Vec<i64> = batch
             .column(1)
@@ -517,7 +557,13 @@ mod tests {
         h.append(1, "x", &[("trace_id", "a\"b"), ("k", "v")], now);
         h.append(2, "y", NONE, now);
         let mut b = RowBuilders::with_capacity(2, 2);
-        h.append_rows(1, i64::MIN, i64::MAX, &mut b, true);
+        h.append_rows(
+            1,
+            i64::MIN,
+            i64::MAX,
+            &mut b,
+            RowFilter::all(&ScanStats::default()),
+        );
         let batch = b.finish().unwrap();
         let m = batch.column(3).as_string::<i32>();
         assert_eq!(m.value(0), r#"[["trace_id","a\"b"],["k","v"]]"#);

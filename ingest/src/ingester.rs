@@ -17,7 +17,7 @@ use parking_lot::{Mutex, RwLock};
 use storage::arrow::record_batch::RecordBatch;
 use storage::{Storage, StreamInfo};
 
-use crate::head::{HeadBlock, RowBuilders};
+use crate::head::{HeadBlock, RowBuilders, RowFilter, ScanStats};
 use crate::validation::{go_time_string, rfc3339};
 use crate::wal::{self, Record, WalWriter};
 use crate::{IngestError, IngesterConfig, PushStream, Result, metrics};
@@ -271,18 +271,24 @@ impl Ingester {
         start: i64,
         end: i64,
     ) -> Result<Vec<RecordBatch>> {
-        self.read_columns(tenant, fingerprints, start, end, true)
+        self.read_filtered(
+            tenant,
+            fingerprints,
+            start,
+            end,
+            RowFilter::all(&ScanStats::default()),
+        )
     }
 
-    /// [`Self::read`], where without `lines` the `line` column holds empty strings (no
-    /// line is copied): for queries that only count entries.
-    pub fn read_columns(
+    /// [`Self::read`] copying only what `filter` asks for: no lines for queries that
+    /// only count entries, only rows whose line passes the query's line filters.
+    pub fn read_filtered(
         &self,
         tenant: &str,
         fingerprints: &[u64],
         start: i64,
         end: i64,
-        lines: bool,
+        filter: RowFilter<'_>,
     ) -> Result<Vec<RecordBatch>> {
         let Some(t) = self.tenants.read().get(tenant).cloned() else {
             return Ok(Vec::new());
@@ -303,7 +309,7 @@ impl Ingester {
             rows +=
                 slot.head
                     .lock()
-                    .append_rows(slot.fingerprint, start, end, &mut builders, lines);
+                    .append_rows(slot.fingerprint, start, end, &mut builders, filter);
             if rows >= BATCH_ROWS {
                 batches.push(builders.finish().map_err(storage::StorageError::from)?);
                 rows = 0;

@@ -25,6 +25,7 @@ mod testutil;
 
 pub use config::{IngesterConfig, Limits};
 pub use error::{IngestError, Result};
+pub use head::{RowFilter, ScanStats};
 
 use logql::LabelSet;
 use storage::Entry;

@@ -18,7 +18,7 @@ use storage::arrow::datatypes::{Int64Type, UInt64Type};
 use storage::arrow::record_batch::RecordBatch;
 
 use crate::pipeline::Pipeline;
-use crate::source::LogSource;
+use crate::source::{LineKeep, LogSource, ReadHints};
 use crate::{QueryError, Result};
 
 /// A run of one stream's rows in one batch: (batch, first row, end row).
@@ -122,26 +122,44 @@ impl Resolved {
     }
 }
 
-/// Reads the raw batches of `[start, end)` for a resolved selector; without `lines`
-/// sources may leave the `line` column empty.
+/// The raw batches of a selector and what was scanned to get them.
+pub(crate) struct Raw {
+    batches: Vec<RecordBatch>,
+    lines_scanned: u64,
+    bytes_scanned: u64,
+}
+
+/// Reads the raw batches of `[start, end)` for a resolved selector; sources may leave
+/// the `line` column empty without `lines`, and drop lines the pipeline's leading line
+/// filters reject (they run again over the batches, so a source may ignore both).
 pub(crate) async fn read(
     sources: &[Arc<dyn LogSource>],
     tenant: &str,
     resolved: &Resolved,
-    (start, end): (i64, i64),
+    window: (i64, i64),
     lines: bool,
-) -> Result<Vec<RecordBatch>> {
-    let mut out = Vec::new();
+    filter: Option<&Pipeline>,
+) -> Result<Raw> {
+    let keep = |line: &str| filter.is_none_or(|p| p.keeps_line(line));
+    let hints = ReadHints {
+        lines,
+        keep: filter
+            .filter(|p| p.has_line_filters())
+            .map(|_| &keep as &LineKeep<'_>),
+    };
+    let mut out = Raw {
+        batches: Vec::new(),
+        lines_scanned: 0,
+        bytes_scanned: 0,
+    };
     for (src, fps) in sources.iter().zip(&resolved.per_source) {
         if fps.is_empty() {
             continue;
         }
-        let batches = if lines {
-            src.read(tenant, fps, start, end).await?
-        } else {
-            src.read_without_lines(tenant, fps, start, end).await?
-        };
-        out.extend(batches);
+        let read = src.read_with(tenant, fps, window, hints).await?;
+        out.batches.extend(read.batches);
+        out.lines_scanned += read.lines_scanned;
+        out.bytes_scanned += read.bytes_scanned;
     }
     Ok(out)
 }
@@ -152,21 +170,14 @@ pub(crate) async fn read(
 /// reported ([`Fetched::ties_without_lines`]). CPU work: call from a rayon context.
 pub(crate) fn assemble(
     resolved: &Resolved,
-    raw: Vec<RecordBatch>,
+    raw: Raw,
     filter: Option<&Pipeline>,
     lines: bool,
 ) -> Result<Fetched> {
-    let mut lines_read = 0u64;
-    let mut bytes_read = 0u64;
-    for b in &raw {
-        let lines = column_str(b, 2)?;
-        let offsets = lines.value_offsets();
-        lines_read += lines.len() as u64;
-        if let (Some(first), Some(last)) = (offsets.first(), offsets.last()) {
-            bytes_read += (last - first).max(0) as u64;
-        }
-    }
+    let lines_read = raw.lines_scanned;
+    let bytes_read = raw.bytes_scanned;
     let batches: Vec<FpBatch> = raw
+        .batches
         .into_par_iter()
         .map(|b| {
             let b = match filter {

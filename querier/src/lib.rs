@@ -368,7 +368,15 @@ impl Querier {
             resolved.retain(|fp| shard.contains(fp));
         }
         if !lines {
-            let raw = fetch::read(&self.sources, tenant, &resolved, (start, end), false).await?;
+            let raw = fetch::read(
+                &self.sources,
+                tenant,
+                &resolved,
+                (start, end),
+                false,
+                pipeline.as_ref(),
+            )
+            .await?;
             let (fetched, pipeline, resolved) = cpu(move || {
                 let fetched = fetch::assemble(&resolved, raw, pipeline.as_ref(), false)?;
                 Ok((fetched, pipeline, resolved))
@@ -394,7 +402,15 @@ impl Querier {
         (start, end): (i64, i64),
         pipeline: Option<Pipeline>,
     ) -> Result<(Fetched, Option<Pipeline>)> {
-        let raw = fetch::read(&self.sources, tenant, &resolved, (start, end), true).await?;
+        let raw = fetch::read(
+            &self.sources,
+            tenant,
+            &resolved,
+            (start, end),
+            true,
+            pipeline.as_ref(),
+        )
+        .await?;
         cpu(move || {
             let fetched = fetch::assemble(&resolved, raw, pipeline.as_ref(), true)?;
             Ok((fetched, pipeline))

@@ -11,10 +11,11 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use ingest::ingester::Ingester;
+use ingest::{RowFilter, ScanStats};
 use logql::matcher::matches_all;
 use logql::{LabelMatcher, LabelSet};
 use parking_lot::RwLock;
-use storage::arrow::array::{ArrayRef, Int64Array, StringArray, UInt64Array};
+use storage::arrow::array::{Array, ArrayRef, Int64Array, StringArray, UInt64Array};
 use storage::arrow::record_batch::RecordBatch;
 use storage::{Entry, Storage, StreamInfo, log_schema};
 
@@ -52,16 +53,65 @@ pub trait LogSource: Send + Sync {
         end: i64,
     ) -> BoxFuture<'a, Result<Vec<RecordBatch>>>;
 
-    /// Like [`Self::read`] for a query that does not look at lines: a source may leave
-    /// the `line` column empty (skipping its decompression); by default it reads all.
-    fn read_without_lines<'a>(
+    /// [`Self::read`] with hints a source may use to do less: leave the `line` column
+    /// empty when the query does not look at lines, drop rows whose line fails the
+    /// query's leading line filters. By default it reads everything.
+    fn read_with<'a>(
         &'a self,
         tenant: &'a str,
         fingerprints: &'a [u64],
-        start: i64,
-        end: i64,
-    ) -> BoxFuture<'a, Result<Vec<RecordBatch>>> {
-        self.read(tenant, fingerprints, start, end)
+        (start, end): (i64, i64),
+        _hints: ReadHints<'a>,
+    ) -> BoxFuture<'a, Result<SourceRead>> {
+        Box::pin(async move {
+            Ok(SourceRead::counted(
+                self.read(tenant, fingerprints, start, end).await?,
+            ))
+        })
+    }
+}
+
+/// A line predicate a source may apply while reading.
+pub type LineKeep<'a> = dyn Fn(&str) -> bool + Sync + 'a;
+
+/// What a query needs from a read (see [`LogSource::read_with`]).
+#[derive(Clone, Copy)]
+pub struct ReadHints<'a> {
+    /// The query looks at lines.
+    pub lines: bool,
+    /// Rows whose line fails this are not needed.
+    pub keep: Option<&'a LineKeep<'a>>,
+}
+
+/// The answer of [`LogSource::read_with`]: batches plus what was scanned to get them
+/// (Loki's processed lines and bytes count lines before filtering).
+pub struct SourceRead {
+    /// Batches in [`log_schema`], sorted by (fingerprint, ts).
+    pub batches: Vec<RecordBatch>,
+    /// Lines scanned.
+    pub lines_scanned: u64,
+    /// Bytes of those lines.
+    pub bytes_scanned: u64,
+}
+
+impl SourceRead {
+    /// A read whose batches hold every scanned row.
+    pub fn counted(batches: Vec<RecordBatch>) -> Self {
+        let (mut lines, mut bytes) = (0u64, 0u64);
+        for b in &batches {
+            if let Some(col) = b.column(2).as_any().downcast_ref::<StringArray>() {
+                lines += col.len() as u64;
+                let offsets = col.value_offsets();
+                if let (Some(first), Some(last)) = (offsets.first(), offsets.last()) {
+                    bytes += (last - first).max(0) as u64;
+                }
+            }
+        }
+        Self {
+            batches,
+            lines_scanned: lines,
+            bytes_scanned: bytes,
+        }
     }
 }
 
@@ -90,15 +140,17 @@ impl LogSource for Storage {
         Box::pin(async move { Ok(Storage::read(self, tenant, fingerprints, start, end).await?) })
     }
 
-    fn read_without_lines<'a>(
+    fn read_with<'a>(
         &'a self,
         tenant: &'a str,
         fingerprints: &'a [u64],
-        start: i64,
-        end: i64,
-    ) -> BoxFuture<'a, Result<Vec<RecordBatch>>> {
+        (start, end): (i64, i64),
+        hints: ReadHints<'a>,
+    ) -> BoxFuture<'a, Result<SourceRead>> {
         Box::pin(async move {
-            Ok(Storage::read_columns(self, tenant, fingerprints, start, end, false).await?)
+            let batches =
+                Storage::read_columns(self, tenant, fingerprints, start, end, hints.lines).await?;
+            Ok(SourceRead::counted(batches))
         })
     }
 }
@@ -128,22 +180,26 @@ impl LogSource for Ingester {
         Box::pin(async move { Ok(Ingester::read(self, tenant, fingerprints, start, end)?) })
     }
 
-    fn read_without_lines<'a>(
+    fn read_with<'a>(
         &'a self,
         tenant: &'a str,
         fingerprints: &'a [u64],
-        start: i64,
-        end: i64,
-    ) -> BoxFuture<'a, Result<Vec<RecordBatch>>> {
+        (start, end): (i64, i64),
+        hints: ReadHints<'a>,
+    ) -> BoxFuture<'a, Result<SourceRead>> {
         Box::pin(async move {
-            Ok(Ingester::read_columns(
-                self,
-                tenant,
-                fingerprints,
-                start,
-                end,
-                false,
-            )?)
+            let scanned = ScanStats::default();
+            let filter = RowFilter {
+                lines: hints.lines,
+                keep: hints.keep,
+                scanned: &scanned,
+            };
+            let batches = Ingester::read_filtered(self, tenant, fingerprints, start, end, filter)?;
+            Ok(SourceRead {
+                batches,
+                lines_scanned: scanned.lines.get(),
+                bytes_scanned: scanned.bytes.get(),
+            })
         })
     }
 }

@@ -214,3 +214,64 @@ async fn counting_reads_no_lines_yet_drops_duplicates() {
         "counting fetched {counting} bytes, reading lines {with_lines}"
     );
 }
+
+/// The ingester applies a query's leading line filters while it copies rows out; the
+/// stats still count every line it looked at, as Loki's do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingester_filters_lines_while_reading_and_counts_all_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Arc::new(
+        Storage::open(&StorageConfig::Filesystem {
+            root: dir.path().join("chunks"),
+        })
+        .await
+        .unwrap(),
+    );
+    let ingester = Ingester::open(
+        IngesterConfig::with_wal_dir(dir.path().join("wal")),
+        storage.clone(),
+    )
+    .await
+    .unwrap();
+    let labels = LabelSet::from_pairs([("job", "api")]);
+    let entries: Vec<Entry> = (0..100)
+        .map(|i| {
+            let line = if i == 42 {
+                "GET /x needle-1".to_string()
+            } else {
+                format!("GET /x {i}")
+            };
+            entry(i * S / 10, &line)
+        })
+        .collect();
+    let total_bytes: usize = entries.iter().map(|e| e.line.len()).sum();
+    ingester
+        .push(
+            "t",
+            vec![PushStream {
+                labels: labels.clone(),
+                entries,
+            }],
+        )
+        .await
+        .unwrap();
+    let q = Querier::new(storage, ingester, QueryLimits::default());
+    let r = q
+        .query_range(
+            "t",
+            &RangeQuery {
+                query: r#"{job="api"} |= "needle" != "nothing""#.into(),
+                start: 0,
+                end: 20 * S,
+                step: S,
+                interval: None,
+                limit: 100,
+                direction: Direction::Forward,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.stats.lines_processed, 100);
+    assert_eq!(r.stats.bytes_processed, total_bytes as u64);
+    assert_eq!(lines(r), vec![(42 * S / 10, "GET /x needle-1".to_string())]);
+}

@@ -198,6 +198,17 @@ impl Pipeline {
         self.stages.is_empty() && self.unwrap.is_none()
     }
 
+    /// True when the pipeline has line filters that run before every other stage.
+    pub fn has_line_filters(&self) -> bool {
+        !self.first_filters.is_empty()
+    }
+
+    /// True when `line` passes the hoisted line filters (the per-line form of
+    /// [`Self::filter_batch`], for sources that filter while they read).
+    pub fn keeps_line(&self, line: &str) -> bool {
+        self.first_filters.iter().all(|f| f.keep(line))
+    }
+
     /// Runs the hoisted line filters over a whole column; `None` when there are none.
     pub fn filter_batch(&self, lines: &StringArray) -> Option<BooleanArray> {
         if self.first_filters.is_empty() {
