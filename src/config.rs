@@ -733,7 +733,7 @@ pub struct IngesterSection {
     /// How often the flush loop runs (default 30s).
     pub flush_check_period: Duration,
     /// Fenrir-only: flush every stream when this many raw bytes are held in memory
-    /// (default 128MB; 0 turns it off).
+    /// (default 64MB; 0 turns it off).
     pub flush_memory_bytes: ByteSize,
     /// Timeout of one flush (default 10m).
     pub flush_op_timeout: Duration,
@@ -772,7 +772,7 @@ impl Default for IngesterSection {
             chunk_encoding: "gzip".to_string(),
             chunk_retain_period: Duration::default(),
             flush_check_period: Duration::secs(30),
-            flush_memory_bytes: ByteSize(128 << 20),
+            flush_memory_bytes: ByteSize(64 << 20),
             flush_op_timeout: Duration::secs(600),
             concurrent_flushes: 32,
             max_returned_stream_errors: 10,
@@ -1054,7 +1054,8 @@ pub struct IngesterClientConfig {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct QuerierConfig {
-    /// Concurrent sub-queries per querier (default 10).
+    /// Concurrent sub-queries per querier (default 4, as Loki 3; Loki 2.9 has 10).
+    /// Each query already uses every core, so more only holds more data in memory.
     pub max_concurrent: u32,
     /// Only ask ingesters for data younger than this; 0 always asks (default 3h).
     pub query_ingesters_within: Duration,
@@ -1096,7 +1097,7 @@ pub enum LogqlDialect {
 impl Default for QuerierConfig {
     fn default() -> Self {
         Self {
-            max_concurrent: 10,
+            max_concurrent: 4,
             query_ingesters_within: Duration::secs(3 * 3600),
             tail_max_duration: Duration::secs(3600),
             extra_query_delay: Duration::default(),
