@@ -23,8 +23,8 @@ use crate::ingester::{Ingester, StreamSlot, TenantStreams};
 use crate::wal::{self, WalWriter};
 use crate::{IngestError, IngesterConfig, Result, metrics};
 
-/// Raw bytes per segment above which one flush writes several segments.
-const SEGMENT_RAW_BYTES: usize = 32 << 20;
+/// Raw bytes per segment below which a flush is not split further.
+const MIN_SEGMENT_RAW_BYTES: usize = 16 << 20;
 
 /// Segments of one flush encoded and uploaded at once.
 const PARALLEL_SEGMENT_WRITES: usize = 2;
@@ -220,7 +220,9 @@ impl Ingester {
         let entries: usize = data.iter().map(|d| d.entries.len()).sum();
         // large flushes become several segments encoded at once (encoding is the
         // expensive part and runs one segment per core)
-        let writes = split_segments(data, SEGMENT_RAW_BYTES)
+        let target =
+            (self.config.flush_memory_bytes / PARALLEL_SEGMENT_WRITES).max(MIN_SEGMENT_RAW_BYTES);
+        let writes = split_segments(data, target)
             .into_iter()
             .map(|part| self.storage.write_segment(tenant, part));
         let written = futures::stream::iter(writes)
