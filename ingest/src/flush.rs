@@ -484,18 +484,24 @@ mod tests {
             .unwrap();
     }
 
+    /// Only memory pressure can make a flush: nothing gets full, old or idle within a
+    /// test, and 100 raw bytes in memory is the limit.
+    fn pressure_cfg(dir: &Path) -> IngesterConfig {
+        IngesterConfig {
+            chunk_target_size: 1 << 30,
+            flush_check_period: Duration::from_secs(3600),
+            flush_memory_bytes: 100,
+            ..cfg(dir)
+        }
+    }
+
     #[tokio::test]
     async fn memory_pressure_flushes_every_stream_at_once() {
         let (w, s) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let storage = fs_storage(s.path()).await;
-        // only memory pressure can trigger: nothing is full, old or idle within the test
-        let c = IngesterConfig {
-            chunk_target_size: 1 << 30,
-            flush_check_period: Duration::from_secs(3600),
-            flush_memory_bytes: 100,
-            ..cfg(w.path())
-        };
-        let ing = Ingester::open(c, storage.clone()).await.unwrap();
+        let ing = Ingester::open(pressure_cfg(w.path()), storage.clone())
+            .await
+            .unwrap();
         let _handle = ing.spawn_flush_loop();
         let (a, b) = ([("app", "a")], [("app", "b")]);
         ing.push("t", vec![stream(&a, &[(1, "small")])])
@@ -532,14 +538,10 @@ mod tests {
     async fn push_waits_while_memory_holds_twice_the_limit() {
         let (w, s) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let storage = fs_storage(s.path()).await;
-        let c = IngesterConfig {
-            chunk_target_size: 1 << 30,
-            flush_check_period: Duration::from_secs(3600),
-            flush_memory_bytes: 100,
-            ..cfg(w.path())
-        };
         // no flush loop: only the explicit flush below frees memory
-        let ing = Ingester::open(c, storage.clone()).await.unwrap();
+        let ing = Ingester::open(pressure_cfg(w.path()), storage.clone())
+            .await
+            .unwrap();
         let a = [("app", "a")];
         let long = "x".repeat(300);
         ing.push("t", vec![stream(&a, &[(1, long.as_str())])])

@@ -83,30 +83,28 @@ impl Ingester {
             .map_err(|e| IngestError::Wal(std::io::Error::other(e.to_string())))??;
         let wal = WalWriter::start(&config.wal_dir, replayed.next_segment)?;
         // segments whose entries were all flushed before the restart are not needed
-        let keep_from = replayed
+        // (oldest WAL segment, raw bytes) of every replayed head block
+        let heads: Vec<(u64, usize)> = replayed
             .tenants
             .values()
             .flat_map(|t| {
                 t.streams
                     .read()
                     .values()
-                    .map(|s| s.head.lock().min_segment)
+                    .map(|s| {
+                        let head = s.head.lock();
+                        (head.min_segment, head.raw_bytes())
+                    })
                     .collect::<Vec<_>>()
             })
+            .collect();
+        let keep_from = heads
+            .iter()
+            .map(|h| h.0)
             .min()
             .unwrap_or(replayed.next_segment);
         wal::delete_segments_before(&config.wal_dir, keep_from)?;
-        let memory_bytes: usize = replayed
-            .tenants
-            .values()
-            .flat_map(|t| {
-                t.streams
-                    .read()
-                    .values()
-                    .map(|s| s.head.lock().raw_bytes())
-                    .collect::<Vec<_>>()
-            })
-            .sum();
+        let memory_bytes: usize = heads.iter().map(|h| h.1).sum();
         Ok(Arc::new(Self {
             config,
             storage,

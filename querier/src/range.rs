@@ -321,26 +321,13 @@ fn additive_windows(
         let prefix: Vec<f64> = if counts {
             Vec::new()
         } else {
-            let mut p = Vec::with_capacity(part.vals.len() + 1);
-            let mut sum = 0.0;
-            p.push(0.0);
-            for v in &part.vals {
-                sum += v;
-                p.push(sum);
-            }
-            p
+            prefix_sums(&part.vals)
         };
-        let (mut lo, mut hi) = (0usize, 0usize);
-        let n = part.ts.len();
-        for (i, slot) in acc.iter_mut().enumerate() {
-            let end = steps.at(i) - offset;
-            let start = end - range;
-            while hi < n && part.ts[hi] <= end {
-                hi += 1;
-            }
-            while lo < hi && part.ts[lo] <= start {
-                lo += 1;
-            }
+        for (slot, w) in acc
+            .iter_mut()
+            .zip(step_windows(&part.ts, steps, range, offset))
+        {
+            let (lo, hi) = (w.start, w.end);
             if lo >= hi {
                 continue;
             }
@@ -361,46 +348,54 @@ fn additive_windows(
     acc
 }
 
+/// `[0, v0, v0 + v1, ...]`: the sum of `vals[lo..hi]` is `p[hi] - p[lo]`.
+fn prefix_sums(vals: &[f64]) -> Vec<f64> {
+    let mut p = Vec::with_capacity(vals.len() + 1);
+    let mut acc = 0.0;
+    p.push(0.0);
+    for v in vals {
+        acc += v;
+        p.push(acc);
+    }
+    p
+}
+
+/// For every step, the indexes of the sorted `ts` inside its window
+/// `(t - offset - range, t - offset]`, found with two cursors that only move forward.
+fn step_windows<'a>(
+    ts: &'a [i64],
+    steps: &'a Steps,
+    range: i64,
+    offset: i64,
+) -> impl Iterator<Item = std::ops::Range<usize>> + 'a {
+    let (mut lo, mut hi) = (0usize, 0usize);
+    (0..steps.n).map(move |i| {
+        let end = steps.at(i) - offset;
+        let start = end - range;
+        while hi < ts.len() && ts[hi] <= end {
+            hi += 1;
+        }
+        while lo < hi && ts[lo] <= start {
+            lo += 1;
+        }
+        lo..hi
+    })
+}
+
 /// The value of one series at every step.
 fn windows(agg: &RangeAggregation, s: &SampleSeries, steps: &Steps) -> Vec<Option<f64>> {
     let range = agg.range.range;
     let range_secs = range as f64 / 1e9;
     let offset = agg.range.offset;
-    let prefix: Option<Vec<f64>> = match agg.op {
-        RangeOp::Bytes | RangeOp::BytesRate | RangeOp::Sum => {
-            let mut p = Vec::with_capacity(s.vals.len() + 1);
-            let mut acc = 0.0;
-            p.push(0.0);
-            for v in &s.vals {
-                acc += v;
-                p.push(acc);
-            }
-            Some(p)
-        }
-        RangeOp::Rate if agg.range.unwrap.is_some() => {
-            let mut p = Vec::with_capacity(s.vals.len() + 1);
-            let mut acc = 0.0;
-            p.push(0.0);
-            for v in &s.vals {
-                acc += v;
-                p.push(acc);
-            }
-            Some(p)
-        }
-        _ => None,
-    };
+    let sums = matches!(agg.op, RangeOp::Bytes | RangeOp::BytesRate | RangeOp::Sum)
+        || (agg.op == RangeOp::Rate && agg.range.unwrap.is_some());
+    let prefix = sums.then(|| prefix_sums(&s.vals));
     let mut out = vec![None; steps.n];
-    let (mut lo, mut hi) = (0usize, 0usize);
-    let n = s.ts.len();
-    for (i, slot) in out.iter_mut().enumerate() {
-        let end = steps.at(i) - offset;
-        let start = end - range;
-        while hi < n && s.ts[hi] <= end {
-            hi += 1;
-        }
-        while lo < hi && s.ts[lo] <= start {
-            lo += 1;
-        }
+    for (slot, win) in out
+        .iter_mut()
+        .zip(step_windows(&s.ts, steps, range, offset))
+    {
+        let (lo, hi) = (win.start, win.end);
         if lo >= hi {
             continue;
         }
@@ -543,18 +538,11 @@ fn absent(agg: &RangeAggregation, series: &[SampleSeries], steps: &Steps) -> Vec
     let offset = agg.range.offset;
     let mut vals = vec![Some(1.0); steps.n];
     for s in series {
-        let (mut lo, mut hi) = (0usize, 0usize);
-        let n = s.ts.len();
-        for (i, slot) in vals.iter_mut().enumerate() {
-            let end = steps.at(i) - offset;
-            let start = end - range;
-            while hi < n && s.ts[hi] <= end {
-                hi += 1;
-            }
-            while lo < hi && s.ts[lo] <= start {
-                lo += 1;
-            }
-            if hi > lo {
+        for (slot, win) in vals
+            .iter_mut()
+            .zip(step_windows(&s.ts, steps, range, offset))
+        {
+            if !win.is_empty() {
                 *slot = None;
             }
         }

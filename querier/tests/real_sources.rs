@@ -27,8 +27,8 @@ fn lines(r: querier::QueryResponse) -> Vec<(i64, String)> {
     streams.into_iter().next().unwrap().entries
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reads_ingester_and_storage_and_dedups() {
+/// Real storage on a temp dir and an ingester writing its WAL there.
+async fn open_sources() -> (tempfile::TempDir, Arc<Storage>, Arc<Ingester>) {
     let dir = tempfile::tempdir().unwrap();
     let storage = Arc::new(
         Storage::open(&StorageConfig::Filesystem {
@@ -43,6 +43,12 @@ async fn reads_ingester_and_storage_and_dedups() {
     )
     .await
     .unwrap();
+    (dir, storage, ingester)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_ingester_and_storage_and_dedups() {
+    let (_dir, storage, ingester) = open_sources().await;
     let labels = LabelSet::from_pairs([("job", "api")]);
     // flushed segment: 1s and 2s
     storage
@@ -110,20 +116,7 @@ fn metric_at(r: querier::QueryResponse) -> Vec<(String, f64)> {
 /// duplicates between sources) make the querier read the lines after all.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counting_reads_no_lines_yet_drops_duplicates() {
-    let dir = tempfile::tempdir().unwrap();
-    let storage = Arc::new(
-        Storage::open(&StorageConfig::Filesystem {
-            root: dir.path().join("chunks"),
-        })
-        .await
-        .unwrap(),
-    );
-    let ingester = Ingester::open(
-        IngesterConfig::with_wal_dir(dir.path().join("wal")),
-        storage.clone(),
-    )
-    .await
-    .unwrap();
+    let (_dir, storage, ingester) = open_sources().await;
     let dup = LabelSet::from_pairs([("job", "dup")]);
     let same_ts = LabelSet::from_pairs([("job", "same_ts")]);
     let solo = LabelSet::from_pairs([("job", "solo")]);
@@ -219,20 +212,7 @@ async fn counting_reads_no_lines_yet_drops_duplicates() {
 /// stats still count every line it looked at, as Loki's do.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ingester_filters_lines_while_reading_and_counts_all_scanned() {
-    let dir = tempfile::tempdir().unwrap();
-    let storage = Arc::new(
-        Storage::open(&StorageConfig::Filesystem {
-            root: dir.path().join("chunks"),
-        })
-        .await
-        .unwrap(),
-    );
-    let ingester = Ingester::open(
-        IngesterConfig::with_wal_dir(dir.path().join("wal")),
-        storage.clone(),
-    )
-    .await
-    .unwrap();
+    let (_dir, storage, ingester) = open_sources().await;
     let labels = LabelSet::from_pairs([("job", "api")]);
     let entries: Vec<Entry> = (0..100)
         .map(|i| {
