@@ -14,6 +14,7 @@ use std::collections::BTreeSet;
 
 use super::hints::ParserHints;
 use super::json_scan::{self, MALFORMED_JSON, ValueType};
+use super::label_filter::EarlyFilter;
 use super::labels::{ERR_JSON, LabelsBuilder, sanitize_label_key_bytes};
 
 const DUPLICATE_SUFFIX: &str = "_extracted";
@@ -21,18 +22,30 @@ const DUPLICATE_SUFFIX: &str = "_extracted";
 /// Stops the member walk once the hints' labels are all extracted (not an error).
 const FOUND_ALL_LABELS: &str = "found all required labels";
 
+/// Stops the member walk because an early filter rejected a label (not an error).
+const LINE_DROPPED: &str = "line dropped by a label filter";
+
 /// The `| json` stage without parameters.
 #[derive(Debug, Default)]
-pub(crate) struct JsonParser;
+pub(crate) struct JsonParser {
+    /// Label filters applied as soon as their label is set.
+    early: Vec<EarlyFilter>,
+}
 
 impl JsonParser {
     /// The stage.
     pub(crate) fn new() -> Self {
-        Self
+        Self { early: Vec::new() }
+    }
+
+    /// Makes the stage drop a line as soon as one of `early` rejects a label it set.
+    pub(crate) fn set_early(&mut self, early: Vec<EarlyFilter>) {
+        self.early = early;
     }
 
     /// Extracts every scalar member of `line` into labels (only the hinted ones, and
-    /// none at all when the hints need none, stopping once all were found).
+    /// none at all when the hints need none, stopping once all were found). False when
+    /// an early filter dropped the line.
     pub(crate) fn process(
         &self,
         line: &str,
@@ -40,21 +53,36 @@ impl JsonParser {
         prefix: &mut String,
         name: &mut String,
         hints: Option<&ParserHints>,
-    ) {
+    ) -> bool {
         if hints.is_some_and(|h| h.skip_parser(lbs)) {
-            return;
+            return true;
         }
         prefix.clear();
+        let ctx = MemberCtx {
+            hints,
+            early: &self.early,
+        };
         let res = json_scan::object_each(line.as_bytes(), |k, v, t| {
-            parse_member(k, v, t, prefix, name, lbs, hints)
+            parse_member(k, v, t, prefix, name, lbs, ctx)
         });
+        if res == Err(LINE_DROPPED) {
+            return false;
+        }
         if let Err(e) = res
             && e != FOUND_ALL_LABELS
         {
             lbs.set_err(ERR_JSON);
             lbs.set_err_details(e);
         }
+        true
     }
+}
+
+/// What every member of one line is parsed with.
+#[derive(Clone, Copy)]
+struct MemberCtx<'a> {
+    hints: Option<&'a ParserHints>,
+    early: &'a [EarlyFilter],
 }
 
 /// Appends `key` sanitised to `to` (Loki's `appendSanitized`).
@@ -83,8 +111,9 @@ fn parse_member(
     prefix: &mut String,
     name: &mut String,
     lbs: &mut LabelsBuilder,
-    hints: Option<&ParserHints>,
+    ctx: MemberCtx<'_>,
 ) -> Result<(), &'static str> {
+    let hints = ctx.hints;
     match ty {
         ValueType::String | ValueType::Number | ValueType::Boolean => {
             if prefix.is_empty() {
@@ -104,12 +133,13 @@ fn parse_member(
             if !lbs.should_extract(name) {
                 return Ok(());
             }
-            match ty {
-                ValueType::String => {
-                    let v = json_scan::unescape_value(value);
-                    lbs.set(name, &v);
-                }
-                _ => lbs.set(name, &String::from_utf8_lossy(value)),
+            let v = match ty {
+                ValueType::String => json_scan::unescape_value(value),
+                _ => String::from_utf8_lossy(value),
+            };
+            lbs.set(name, &v);
+            if EarlyFilter::rejects(ctx.early, name, &v) {
+                return Err(LINE_DROPPED);
             }
             if hints.is_some_and(|h| h.all_extracted(lbs)) {
                 return Err(FOUND_ALL_LABELS);
@@ -128,7 +158,7 @@ fn parse_member(
             }
             let mut inner = String::new();
             let res = json_scan::object_each(value, |k, v, t| {
-                parse_member(k, v, t, prefix, &mut inner, lbs, hints)
+                parse_member(k, v, t, prefix, &mut inner, lbs, ctx)
             });
             prefix.truncate(len);
             res

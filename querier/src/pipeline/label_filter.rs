@@ -7,6 +7,8 @@
 //! `__error__="LabelFilterErr"` (details: Go's conversion error) and keeps the entry.
 //! `and` evaluates both sides (so both can record errors); `or` stops at a true left side.
 
+use std::sync::Arc;
+
 use logql::MatchOp;
 use logql::ast::{CmpOp, LabelFilter as Ast};
 use regex::Regex;
@@ -198,6 +200,64 @@ impl LabelFilter {
                     Some(v) => matcher.matches_in(v.as_bytes()) != *negated,
                 }
             }
+        }
+    }
+}
+
+/// A label filter that directly follows a parser and reads one label through string
+/// matchers only: its verdict depends on that label's value alone, and a parser never
+/// overwrites a label it already set on an entry, so the parser may drop the line as soon
+/// as it sets the label to a rejected value instead of parsing the rest (the filter still
+/// runs as a stage for the lines that pass).
+#[derive(Debug, Clone)]
+pub(crate) struct EarlyFilter {
+    /// The label the filter reads.
+    pub name: String,
+    /// The filter.
+    pub filter: Arc<LabelFilter>,
+}
+
+impl EarlyFilter {
+    /// The early form of `filter`, when it qualifies.
+    pub(crate) fn of(filter: &Arc<LabelFilter>) -> Option<Self> {
+        let name = filter.string_only_label()?;
+        if name == ERROR_LABEL || name == ERROR_DETAILS_LABEL {
+            return None;
+        }
+        Some(Self {
+            name: name.to_owned(),
+            filter: filter.clone(),
+        })
+    }
+
+    /// True when some filter of `early` on `name` rejects `value`.
+    pub(crate) fn rejects(early: &[EarlyFilter], name: &str, value: &str) -> bool {
+        early
+            .iter()
+            .any(|e| e.name == name && e.filter.rejects_value(value))
+    }
+}
+
+impl LabelFilter {
+    /// The single label this filter reads when it is made of string matchers only.
+    fn string_only_label(&self) -> Option<&str> {
+        match self {
+            LabelFilter::Str { name, .. } => Some(name),
+            LabelFilter::And(a, b) | LabelFilter::Or(a, b) => {
+                let (a, b) = (a.string_only_label()?, b.string_only_label()?);
+                (a == b).then_some(a)
+            }
+            _ => None,
+        }
+    }
+
+    /// For a string-only filter: true when an entry whose label holds `value` fails it.
+    fn rejects_value(&self, value: &str) -> bool {
+        match self {
+            LabelFilter::Str { negated, test, .. } => test.test(value) == *negated,
+            LabelFilter::And(a, b) => a.rejects_value(value) || b.rejects_value(value),
+            LabelFilter::Or(a, b) => a.rejects_value(value) && b.rejects_value(value),
+            _ => false,
         }
     }
 }

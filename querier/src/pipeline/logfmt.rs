@@ -11,6 +11,7 @@
 use std::borrow::Cow;
 
 use super::hints::ParserHints;
+use super::label_filter::EarlyFilter;
 use super::labels::{ERR_LOGFMT, LabelsBuilder, sanitize_label_key, sanitize_label_key_bytes};
 
 const DUPLICATE_SUFFIX: &str = "_extracted";
@@ -292,6 +293,8 @@ pub(crate) struct LogfmtParser {
     keep_empty: bool,
     /// `(label, key)` parameters; empty for the plain parser.
     params: Vec<(String, String)>,
+    /// Label filters applied as soon as their label is set (plain parser only).
+    early: Vec<EarlyFilter>,
 }
 
 impl LogfmtParser {
@@ -310,24 +313,36 @@ impl LogfmtParser {
             strict,
             keep_empty,
             params: params.to_vec(),
+            early: Vec::new(),
         })
     }
 
-    /// Extracts pairs of `line` into labels.
+    /// Makes the stage drop a line as soon as one of `early` rejects a label it set.
+    pub(crate) fn set_early(&mut self, early: Vec<EarlyFilter>) {
+        self.early = early;
+    }
+
+    /// True for the parameterless form (the one that takes early filters).
+    pub(crate) fn is_plain(&self) -> bool {
+        self.params.is_empty()
+    }
+
+    /// Extracts pairs of `line` into labels; false when an early filter dropped it.
     pub(crate) fn process(
         &self,
         line: &str,
         lbs: &mut LabelsBuilder,
         name: &mut String,
         hints: Option<&ParserHints>,
-    ) {
+    ) -> bool {
         if self.params.is_empty() {
             if hints.is_some_and(|h| h.skip_parser(lbs)) {
-                return;
+                return true;
             }
-            self.process_all(line, lbs, name, hints);
+            self.process_all(line, lbs, name, hints)
         } else {
             self.process_params(line, lbs, name);
+            true
         }
     }
 
@@ -337,7 +352,7 @@ impl LogfmtParser {
         lbs: &mut LabelsBuilder,
         name: &mut String,
         hints: Option<&ParserHints>,
-    ) {
+    ) -> bool {
         let mut dec = Decoder::new(line.as_bytes());
         while !dec.eol() {
             if !dec.scan_keyval() {
@@ -362,6 +377,9 @@ impl LogfmtParser {
                 continue;
             }
             lbs.set(name, val);
+            if EarlyFilter::rejects(&self.early, name, val) {
+                return false;
+            }
             if hints.is_some_and(|h| h.all_extracted(lbs)) {
                 break;
             }
@@ -372,6 +390,7 @@ impl LogfmtParser {
             lbs.set_err(ERR_LOGFMT);
             lbs.set_err_details(e);
         }
+        true
     }
 
     fn process_params(&self, line: &str, lbs: &mut LabelsBuilder, name: &mut String) {

@@ -30,6 +30,7 @@ mod unpack;
 mod unwrap;
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use logql::LabelSet;
 use logql::ast::{Parser, Stage, Unwrap};
@@ -52,7 +53,7 @@ enum CompiledStage {
     Regexp(regexp::RegexpParser),
     Pattern(pattern::PatternParser),
     Unpack,
-    LabelFilter(label_filter::LabelFilter),
+    LabelFilter(Arc<label_filter::LabelFilter>),
     LineFormat(format::LineFormat),
     LabelFormat(format::LabelFormat),
     Decolorize,
@@ -107,6 +108,29 @@ fn reorder(stages: &[Stage]) -> Vec<&Stage> {
     out
 }
 
+/// Gives every parameterless json/logfmt stage the label filters that directly follow it
+/// and can run while it parses ([`label_filter::EarlyFilter`]).
+fn attach_early_filters(stages: &mut [CompiledStage]) {
+    for i in 0..stages.len() {
+        let early: Vec<label_filter::EarlyFilter> = stages[i + 1..]
+            .iter()
+            .map_while(|s| match s {
+                CompiledStage::LabelFilter(f) => Some(f),
+                _ => None,
+            })
+            .filter_map(label_filter::EarlyFilter::of)
+            .collect();
+        if early.is_empty() {
+            continue;
+        }
+        match &mut stages[i] {
+            CompiledStage::Json(p) => p.set_early(early),
+            CompiledStage::Logfmt(p) if p.is_plain() => p.set_early(early),
+            _ => {}
+        }
+    }
+}
+
 fn bad(msg: String) -> QueryError {
     QueryError::BadRequest(msg)
 }
@@ -157,9 +181,9 @@ impl Pipeline {
                     }
                     Parser::Unpack => CompiledStage::Unpack,
                 },
-                Stage::LabelFilter(f) => {
-                    CompiledStage::LabelFilter(label_filter::LabelFilter::new(f).map_err(bad)?)
-                }
+                Stage::LabelFilter(f) => CompiledStage::LabelFilter(Arc::new(
+                    label_filter::LabelFilter::new(f).map_err(bad)?,
+                )),
                 Stage::LineFormat(t) => {
                     CompiledStage::LineFormat(format::LineFormat::new(t).map_err(bad)?)
                 }
@@ -177,6 +201,7 @@ impl Pipeline {
             .map(unwrap::UnwrapStage::new)
             .transpose()
             .map_err(bad)?;
+        attach_early_filters(&mut compiled);
         Ok(Self {
             first_filters,
             stages: compiled,
@@ -284,10 +309,16 @@ impl StreamPipeline<'_> {
                     }
                 }
                 CompiledStage::Json(p) => {
-                    p.process(&line, lbs, &mut self.scratch, &mut self.scratch2, hints)
+                    if !p.process(&line, lbs, &mut self.scratch, &mut self.scratch2, hints) {
+                        return None;
+                    }
                 }
                 CompiledStage::JsonParams(p) => p.process(&line, lbs),
-                CompiledStage::Logfmt(p) => p.process(&line, lbs, &mut self.scratch, hints),
+                CompiledStage::Logfmt(p) => {
+                    if !p.process(&line, lbs, &mut self.scratch, hints) {
+                        return None;
+                    }
+                }
                 CompiledStage::Regexp(p) => p.process(&line, lbs, &mut self.scratch, hints),
                 CompiledStage::Pattern(p) => p.process(&line, lbs, &mut self.scratch, hints),
                 CompiledStage::Unpack => {
