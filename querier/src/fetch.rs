@@ -7,7 +7,8 @@
 //! e.g. the same entry in ingester memory and in a flushed segment) are dropped. Lines
 //! stay in the Arrow buffers; a stream is a list of (batch, row) references.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::Arc;
 
 use logql::{LabelMatcher, LabelSet};
@@ -306,29 +307,61 @@ fn merge_stream(
         ts.push(t);
         rows.push((b, r as u32));
     };
-    if runs.len() == 1 {
-        let (b, s, e) = runs[0];
-        for r in s..e {
-            push(b, r, &mut ts, &mut rows);
+    let run_ts = |&(b, s, e): &Run| &batches[b as usize].ts.values()[s..e];
+    let mut bulk_ties = false;
+    if let Some(order) = disjoint_order(&runs, run_ts) {
+        // runs follow each other in time (time-sliced segments): concatenate them
+        for &k in &order {
+            let (b, s, e) = runs[k];
+            if lines {
+                for r in s..e {
+                    push(b, r, &mut ts, &mut rows);
+                }
+            } else {
+                let values = run_ts(&runs[k]);
+                bulk_ties |= values.windows(2).any(|w| w[0] == w[1]);
+                ts.extend_from_slice(values);
+                rows.extend((s..e).map(|r| (b, r as u32)));
+            }
         }
     } else {
+        // overlapping runs: k-way merge by (ts, run), so ties keep source order
         let mut pos: Vec<usize> = runs.iter().map(|r| r.1).collect();
-        loop {
-            let mut best: Option<(usize, i64)> = None;
-            for (k, run) in runs.iter().enumerate() {
-                if pos[k] < run.2 {
-                    let t = batches[run.0 as usize].ts.value(pos[k]);
-                    if best.is_none_or(|(_, bt)| t < bt) {
-                        best = Some((k, t));
-                    }
-                }
-            }
-            let Some((k, _)) = best else { break };
-            push(runs[k].0, pos[k], &mut ts, &mut rows);
+        let mut heap: BinaryHeap<Reverse<(i64, usize)>> = runs
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.1 < r.2)
+            .map(|(k, r)| Reverse((batches[r.0 as usize].ts.value(r.1), k)))
+            .collect();
+        while let Some(Reverse((_, k))) = heap.pop() {
+            let (b, _, e) = runs[k];
+            push(b, pos[k], &mut ts, &mut rows);
             pos[k] += 1;
+            if pos[k] < e {
+                heap.push(Reverse((batches[b as usize].ts.value(pos[k]), k)));
+            }
         }
     }
-    (StreamRows { labels, ts, rows }, ties)
+    (StreamRows { labels, ts, rows }, ties || bulk_ties)
+}
+
+/// The order in which `runs` (each sorted by time) follow each other without sharing a
+/// timestamp, when they do: then concatenating them is the merge.
+fn disjoint_order<'a>(runs: &[Run], run_ts: impl Fn(&Run) -> &'a [i64]) -> Option<Vec<usize>> {
+    let bounds: Vec<(i64, i64)> = runs
+        .iter()
+        .map(|r| {
+            let t = run_ts(r);
+            (
+                t.first().copied().unwrap_or(i64::MAX),
+                t.last().copied().unwrap_or(i64::MIN),
+            )
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..runs.len()).collect();
+    order.sort_by_key(|&k| bounds[k].0);
+    let disjoint = order.windows(2).all(|w| bounds[w[0]].1 < bounds[w[1]].0);
+    disjoint.then_some(order)
 }
 
 /// The pipeline for streams whose entries carry structured metadata: the query's own

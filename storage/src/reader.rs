@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array, StringArray};
+use datafusion::arrow::buffer::{Buffer, OffsetBuffer};
 use datafusion::arrow::compute::kernels::{boolean, cast, cmp};
 use datafusion::arrow::datatypes::{DataType, Int64Type};
 use datafusion::arrow::error::ArrowError;
@@ -468,7 +469,11 @@ fn in_window(
 /// Puts an all-empty `line` column back into a batch decoded without it.
 fn with_empty_lines(batch: &RecordBatch) -> Result<RecordBatch> {
     let n = batch.num_rows();
-    let empty: ArrayRef = Arc::new(StringArray::from_iter_values(std::iter::repeat_n("", n)));
+    let empty: ArrayRef = Arc::new(StringArray::new(
+        OffsetBuffer::new_zeroed(n),
+        Buffer::from_vec(Vec::<u8>::new()),
+        None,
+    ));
     let mut columns = batch.columns().to_vec();
     if columns.len() + 1 != log_schema().fields().len() {
         return Err(StorageError::Arrow(ArrowError::SchemaError(format!(

@@ -65,13 +65,18 @@ fn writer_properties() -> Result<WriterProperties> {
                 nulls_first: false,
             },
         ]))
-        // fingerprint: long runs of one value -> dictionary + RLE, page statistics
+        // fingerprint: long runs of one value -> dictionary + RLE, page statistics; no
+        // zstd: it gains nothing on RLE runs, and a zstd column costs every reader of
+        // every column chunk a compression context
         .set_column_dictionary_enabled(col(columns::FINGERPRINT), true)
         .set_column_statistics_enabled(col(columns::FINGERPRINT), EnabledStatistics::Page)
-        // ts: sorted per stream -> delta encoding, page statistics for time pruning
+        .set_column_compression(col(columns::FINGERPRINT), Compression::UNCOMPRESSED)
+        // ts: sorted per stream -> delta encoding (bit-packed deltas, which zstd barely
+        // shrinks), page statistics for time pruning
         .set_column_dictionary_enabled(col(columns::TS), false)
         .set_column_encoding(col(columns::TS), Encoding::DELTA_BINARY_PACKED)
         .set_column_statistics_enabled(col(columns::TS), EnabledStatistics::Page)
+        .set_column_compression(col(columns::TS), Compression::UNCOMPRESSED)
         // line: plain + zstd; statistics on free text are useless
         .set_column_dictionary_enabled(col(columns::LINE), false)
         .set_column_statistics_enabled(col(columns::LINE), EnabledStatistics::None)
