@@ -138,30 +138,14 @@ impl Frontend {
 
     /// `/loki/api/v1/query_range`: split, queued, merged.
     pub async fn query_range(&self, tenant: &str, q: &RangeQuery) -> Result<QueryResponse> {
-        let t0 = Instant::now();
-        let answer = self
-            .with_timeout(self.range_inner(tenant, q))
+        self.timed_query("query_range", self.range_inner(tenant, q))
             .await
-            .map(|mut r| {
-                r.stats.exec_time_secs = t0.elapsed().as_secs_f64();
-                r
-            });
-        self.observe("query_range", t0);
-        answer
     }
 
     /// `/loki/api/v1/query`.
     pub async fn query_instant(&self, tenant: &str, q: &InstantQuery) -> Result<QueryResponse> {
-        let t0 = Instant::now();
-        let answer = self
-            .with_timeout(self.instant_inner(tenant, q))
+        self.timed_query("query", self.instant_inner(tenant, q))
             .await
-            .map(|mut r| {
-                r.stats.exec_time_secs = t0.elapsed().as_secs_f64();
-                r
-            });
-        self.observe("query", t0);
-        answer
     }
 
     /// `/loki/api/v1/labels`.
@@ -231,6 +215,22 @@ impl Frontend {
     }
 
     /// Runs `fut` under `query_timeout`; abandoning it cancels its pending sub-queries.
+    /// Runs a query under the timeout, records its duration as `op` and puts the
+    /// execution time in its stats.
+    async fn timed_query(
+        &self,
+        op: &str,
+        work: impl Future<Output = Result<QueryResponse>>,
+    ) -> Result<QueryResponse> {
+        let t0 = Instant::now();
+        let answer = self.with_timeout(work).await.map(|mut r| {
+            r.stats.exec_time_secs = t0.elapsed().as_secs_f64();
+            r
+        });
+        self.observe(op, t0);
+        answer
+    }
+
     async fn with_timeout<T>(&self, fut: impl Future<Output = Result<T>>) -> Result<T> {
         if self.config.query_timeout.is_zero() {
             return fut.await;

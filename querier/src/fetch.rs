@@ -125,14 +125,15 @@ impl Resolved {
 
 /// The raw batches of a selector and what was scanned to get them.
 pub(crate) struct Raw {
-    batches: Vec<RecordBatch>,
+    /// Each batch, and whether its source already applied the leading line filters.
+    batches: Vec<(RecordBatch, bool)>,
     lines_scanned: u64,
     bytes_scanned: u64,
 }
 
 /// Reads the raw batches of `[start, end)` for a resolved selector; sources may leave
 /// the `line` column empty without `lines`, and drop lines the pipeline's leading line
-/// filters reject (they run again over the batches, so a source may ignore both).
+/// filters reject (a source may ignore both: what it did not filter is filtered here).
 pub(crate) async fn read(
     sources: &[Arc<dyn LogSource>],
     tenant: &str,
@@ -158,7 +159,8 @@ pub(crate) async fn read(
             continue;
         }
         let read = src.read_with(tenant, fps, window, hints).await?;
-        out.batches.extend(read.batches);
+        out.batches
+            .extend(read.batches.into_iter().map(|b| (b, read.filtered)));
         out.lines_scanned += read.lines_scanned;
         out.bytes_scanned += read.bytes_scanned;
     }
@@ -180,16 +182,16 @@ pub(crate) fn assemble(
     let batches: Vec<FpBatch> = raw
         .batches
         .into_par_iter()
-        .map(|b| {
+        .map(|(b, prefiltered)| {
             let b = match filter {
-                Some(p) => {
+                Some(p) if !prefiltered => {
                     let lines = column_str(&b, 2)?;
                     match p.filter_batch(lines) {
                         Some(mask) => filter_batch(&b, &mask)?,
                         None => b,
                     }
                 }
-                None => b,
+                _ => b,
             };
             batch_cols(&b)
         })

@@ -92,6 +92,8 @@ pub struct SourceRead {
     pub lines_scanned: u64,
     /// Bytes of those lines.
     pub bytes_scanned: u64,
+    /// The source already dropped the lines `ReadHints::keep` rejects.
+    pub filtered: bool,
 }
 
 impl SourceRead {
@@ -111,6 +113,7 @@ impl SourceRead {
             batches,
             lines_scanned: lines,
             bytes_scanned: bytes,
+            filtered: false,
         }
     }
 }
@@ -199,6 +202,7 @@ impl LogSource for Ingester {
                 batches,
                 lines_scanned: scanned.lines.get(),
                 bytes_scanned: scanned.bytes.get(),
+                filtered: hints.keep.is_some(),
             })
         })
     }
