@@ -367,53 +367,41 @@ impl Querier {
         if let Some(shard) = shard {
             resolved.retain(|fp| shard.contains(fp));
         }
-        if !lines {
-            let raw = fetch::read(
-                &self.sources,
-                tenant,
-                &resolved,
-                (start, end),
-                false,
-                pipeline.as_ref(),
-            )
+        let window = (start, end);
+        let (fetched, pipeline, resolved) = self
+            .read_assembled(tenant, resolved, window, pipeline, lines)
             .await?;
-            let (fetched, pipeline, resolved) = cpu(move || {
-                let fetched = fetch::assemble(&resolved, raw, pipeline.as_ref(), false)?;
-                Ok((fetched, pipeline, resolved))
-            })
-            .await?;
-            if !fetched.ties_without_lines {
-                return Ok((fetched, pipeline));
-            }
-            // entries sharing a timestamp may be duplicates: read again with lines
-            return self
-                .fetch_lines(tenant, resolved, (start, end), pipeline)
-                .await;
+        if lines || !fetched.ties_without_lines {
+            return Ok((fetched, pipeline));
         }
-        self.fetch_lines(tenant, resolved, (start, end), pipeline)
-            .await
+        // entries sharing a timestamp may be duplicates: read again with lines
+        let (fetched, pipeline, _) = self
+            .read_assembled(tenant, resolved, window, pipeline, true)
+            .await?;
+        Ok((fetched, pipeline))
     }
 
-    /// Reads the resolved streams with their lines and assembles them.
-    async fn fetch_lines(
+    /// Reads the resolved streams (with or without lines) and assembles them.
+    async fn read_assembled(
         &self,
         tenant: &str,
         resolved: fetch::Resolved,
-        (start, end): (i64, i64),
+        window: (i64, i64),
         pipeline: Option<Pipeline>,
-    ) -> Result<(Fetched, Option<Pipeline>)> {
+        lines: bool,
+    ) -> Result<(Fetched, Option<Pipeline>, fetch::Resolved)> {
         let raw = fetch::read(
             &self.sources,
             tenant,
             &resolved,
-            (start, end),
-            true,
+            window,
+            lines,
             pipeline.as_ref(),
         )
         .await?;
         cpu(move || {
-            let fetched = fetch::assemble(&resolved, raw, pipeline.as_ref(), true)?;
-            Ok((fetched, pipeline))
+            let fetched = fetch::assemble(&resolved, raw, pipeline.as_ref(), lines)?;
+            Ok((fetched, pipeline, resolved))
         })
         .await
     }
