@@ -143,11 +143,15 @@ pub(crate) async fn read(
     filter: Option<&Pipeline>,
 ) -> Result<Raw> {
     let keep = |line: &str| filter.is_none_or(|p| p.keeps_line(line));
+    let literals = filter
+        .map(Pipeline::literal_query)
+        .filter(|q| !q.is_empty());
     let hints = ReadHints {
         lines,
         keep: filter
             .filter(|p| p.has_line_filters())
             .map(|_| &keep as &LineKeep<'_>),
+        literals: literals.as_ref(),
     };
     let mut out = Raw {
         batches: Vec::new(),

@@ -17,7 +17,7 @@ use logql::{LabelMatcher, LabelSet};
 use parking_lot::RwLock;
 use storage::arrow::array::{Array, ArrayRef, Int64Array, StringArray, UInt64Array};
 use storage::arrow::record_batch::RecordBatch;
-use storage::{Entry, Storage, StreamInfo, log_schema};
+use storage::{Entry, LiteralQuery, ReadOptions, Storage, StreamInfo, log_schema};
 
 use crate::{QueryError, Result};
 
@@ -81,6 +81,9 @@ pub struct ReadHints<'a> {
     pub lines: bool,
     /// Rows whose line fails this are not needed.
     pub keep: Option<&'a LineKeep<'a>>,
+    /// Every line `keep` accepts holds these literals: data known to hold none of
+    /// them may be skipped unread (storage's page trigram filters).
+    pub literals: Option<&'a LiteralQuery>,
 }
 
 /// The answer of [`LogSource::read_with`]: batches plus what was scanned to get them
@@ -151,8 +154,12 @@ impl LogSource for Storage {
         hints: ReadHints<'a>,
     ) -> BoxFuture<'a, Result<SourceRead>> {
         Box::pin(async move {
+            let options = ReadOptions {
+                lines: hints.lines,
+                literals: hints.literals,
+            };
             let batches =
-                Storage::read_columns(self, tenant, fingerprints, start, end, hints.lines).await?;
+                Storage::read_columns(self, tenant, fingerprints, start, end, options).await?;
             Ok(SourceRead::counted(batches))
         })
     }

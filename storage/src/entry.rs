@@ -48,6 +48,12 @@ pub mod columns {
     /// `Utf8`, nullable: structured metadata as a JSON array of `[name, value]` pairs;
     /// null when the entry has none.
     pub const METADATA: &str = "metadata";
+
+    /// Position of `ts` in the schema (and its leaf column index in segments: the
+    /// schema is flat).
+    pub const TS_INDEX: usize = 1;
+    /// Position of `line` in the schema (and its leaf column index in segments).
+    pub const LINE_INDEX: usize = 2;
 }
 
 /// The schema of every log record batch (ingester reads, segment reads, query input).

@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! segments/<tenant>/<period>/<segment-id>.parquet   one segment: the rows of many streams
+//! segments/<tenant>/<period>/<segment-id>.grams     trigram filters of its `line` pages
 //! index/<tenant>/<period>/<segment-id>.json.zst     one index record per segment and period
 //! ```
 //!
@@ -26,6 +27,16 @@
 //! `sorting_columns`. Row groups hold at most [`crate::segment::ROW_GROUP_ROWS`] rows;
 //! `fingerprint` and `ts` carry page statistics (column index) and every column has an
 //! offset index, so a reader can fetch and decode only the pages holding the rows it needs.
+//!
+//! # Page filters (`.grams`)
+//!
+//! Written just before its segment (so a segment has its filters unless it was written
+//! before they existed; readers then skip nothing). Little-endian: magic `FNGR`,
+//! version byte `1`, page count (u32), then per data page of the `line` column in row
+//! order: first row and end row of the page (u64 each, segment row numbers), the
+//! filter's length in 64-bit words (u32) and the words: a Bloom filter (two probes,
+//! splitmix64 of the 24-bit key) over every three-byte window inside the page's lines
+//! (see [`crate::grams`]).
 //!
 //! # Index record (`.json.zst`)
 //!
@@ -75,6 +86,8 @@ pub const SEGMENTS_DIR: &str = "segments";
 pub const INDEX_DIR: &str = "index";
 /// File name suffix of segment objects.
 pub const SEGMENT_SUFFIX: &str = ".parquet";
+/// File name suffix of page filter objects.
+pub const GRAMS_SUFFIX: &str = ".grams";
 /// File name suffix of index records.
 pub const INDEX_SUFFIX: &str = ".json.zst";
 
@@ -120,6 +133,17 @@ pub fn segment_path(tenant_part: &str, min_ts: i64, segment_id: &str) -> Path {
         .join(encoded(tenant_part))
         .join(period_of(min_ts).to_string())
         .join(format!("{segment_id}{SEGMENT_SUFFIX}"))
+}
+
+/// The page filter object of the segment at `segment` (its `.parquet` path).
+pub fn grams_path(segment: &Path) -> Path {
+    let mut parts: Vec<PathPart<'_>> = segment.parts().collect();
+    if let Some(last) = parts.pop() {
+        let name = last.as_ref();
+        let stem = name.strip_suffix(SEGMENT_SUFFIX).unwrap_or(name);
+        parts.push(PathPart::from(format!("{stem}{GRAMS_SUFFIX}")));
+    }
+    Path::from_iter(parts)
 }
 
 /// A listed index record location, parsed from its object path.
@@ -216,6 +240,15 @@ mod tests {
             parse_index_path(&Path::from(format!("index/t1/abc/{a}.json.zst"))),
             None
         );
+    }
+
+    #[test]
+    fn page_filters_sit_beside_their_segment() {
+        let part = tenant_part("a/b").unwrap();
+        let seg = segment_path(&part, 0, "0001-ab");
+        let grams = grams_path(&seg);
+        assert_eq!(seg.as_ref(), "segments/a%2Fb/0/0001-ab.parquet");
+        assert_eq!(grams.as_ref(), "segments/a%2Fb/0/0001-ab.grams");
     }
 
     #[test]

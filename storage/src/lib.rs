@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod config;
 pub mod entry;
 pub mod error;
+pub mod grams;
 pub mod index;
 pub mod layout;
 pub mod reader;
@@ -37,8 +38,10 @@ use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
 use catalog::{Catalog, TenantIndex};
+pub use grams::LiteralQuery;
 use index::IndexRecord;
 use layout::{IndexLocation, period_of};
+pub use reader::ReadOptions;
 use reader::SegmentReader;
 
 /// How often a tenant's index is listed again for records written by other processes.
@@ -103,7 +106,11 @@ impl Storage {
         };
         let record = encoded.record;
         let path = layout::segment_path(&part, record.min_ts, &id);
-        // segment first: an index record never points to a missing segment
+        // filters, then segment, then index: an index record never points to a missing
+        // segment, and a segment has its filters from the moment a query can see it
+        self.store
+            .put(&layout::grams_path(&path), PutPayload::from(encoded.grams))
+            .await?;
         self.store
             .put(&path, PutPayload::from(encoded.data))
             .await?;
@@ -141,25 +148,31 @@ impl Storage {
         start: i64,
         end: i64,
     ) -> Result<Vec<RecordBatch>> {
-        self.read_columns(tenant, fingerprints, start, end, true)
+        let options = ReadOptions {
+            lines: true,
+            literals: None,
+        };
+        self.read_columns(tenant, fingerprints, start, end, options)
             .await
     }
 
-    /// [`Self::read`], where without `lines` the `line` column is not fetched or
-    /// decoded and holds empty strings: for queries that only count entries.
+    /// [`Self::read`] doing only what `options` asks: without `lines` the `line` column
+    /// is not fetched or decoded and holds empty strings (queries that only count);
+    /// with `literals`, rows of pages that cannot hold them may be left out (rows that
+    /// the query's line filters would drop anyway).
     pub async fn read_columns(
         &self,
         tenant: &str,
         fingerprints: &[u64],
         start: i64,
         end: i64,
-        lines: bool,
+        options: ReadOptions<'_>,
     ) -> Result<Vec<RecordBatch>> {
         let index = self.catalog.tenant(&layout::tenant_part(tenant)?);
         self.refresh(&index, start, end).await?;
         let reads = index.plan_reads(fingerprints, start, end);
         let per_segment: Vec<Vec<RecordBatch>> = futures::stream::iter(reads)
-            .map(|r| self.reader.read(r, start, end, lines))
+            .map(|r| self.reader.read(r, start, end, options))
             .buffered(READ_CONCURRENCY)
             .try_collect()
             .await?;

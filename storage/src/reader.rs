@@ -34,6 +34,8 @@ use object_store::{ObjectStore, ObjectStoreExt};
 
 use crate::entry::{columns, log_schema};
 use crate::error::{Result, StorageError};
+use crate::grams::{LiteralQuery, PageFilters};
+use crate::layout;
 use crate::sparse::{FetchedRanges, merge_ranges};
 
 /// Rows per decoded batch.
@@ -46,11 +48,15 @@ const FOOTER_PREFETCH: usize = 64 * 1024;
 /// Memory budget of the footer cache.
 const FOOTER_CACHE_BYTES: u64 = 256 * 1024 * 1024;
 
+/// Memory budget of the page filter cache (about 2 KiB per MiB of raw text: 64 MiB
+/// cover some 30 GiB of logs).
+const GRAMS_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Leaf column index of `ts` in segment files (flat schema: leaves are the columns).
-const TS_COLUMN: usize = 1;
+const TS_COLUMN: usize = columns::TS_INDEX;
 
 /// Leaf column index of `line`, the bulk of every segment.
-const LINE_COLUMN: usize = 2;
+const LINE_COLUMN: usize = columns::LINE_INDEX;
 
 /// What to read from one segment.
 #[derive(Clone, Debug)]
@@ -66,21 +72,38 @@ pub struct SegmentRead {
     pub filter_ts: bool,
 }
 
-/// Reads segments through the object store, caching their footers.
+/// What a read needs besides its rows and time range.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReadOptions<'a> {
+    /// Fetch and decode the `line` column; without it lines come back empty (queries
+    /// that only count entries).
+    pub lines: bool,
+    /// Only lines holding these literals matter: pages whose trigram filters rule them
+    /// out are neither fetched nor decoded.
+    pub literals: Option<&'a LiteralQuery>,
+}
+
+/// Reads segments through the object store, caching their footers and page filters.
 pub struct SegmentReader {
     store: Arc<dyn ObjectStore>,
     footers: moka::sync::Cache<String, ArrowReaderMetadata>,
+    /// Page filters by segment path; `None` for segments written without them.
+    grams: moka::sync::Cache<String, Option<Arc<PageFilters>>>,
     bytes_fetched: AtomicU64,
     fallbacks: AtomicU64,
+    rows_skipped: AtomicU64,
 }
 
 /// Counters of the segment reader, for tests and metrics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ReadStats {
-    /// Segment bytes fetched for row data (footers not included).
+    /// Segment bytes fetched for row data (footers and page filters not included).
     pub bytes_fetched: u64,
     /// Reads that had to fall back from page-level to whole-column-chunk fetching.
     pub fallbacks: u64,
+    /// Requested rows left unread because their pages' trigram filters ruled out the
+    /// query's literals.
+    pub rows_skipped: u64,
 }
 
 /// Which row groups, rows and bytes of a segment one read needs.
@@ -107,11 +130,20 @@ impl SegmentReader {
                 u32::try_from(v.metadata().memory_size()).unwrap_or(u32::MAX)
             })
             .build();
+        let grams = moka::sync::Cache::builder()
+            .max_capacity(GRAMS_CACHE_BYTES)
+            .weigher(|_k: &String, v: &Option<Arc<PageFilters>>| {
+                let size = v.as_ref().map_or(64, |f| f.memory_size());
+                u32::try_from(size).unwrap_or(u32::MAX)
+            })
+            .build();
         Self {
             store,
             footers,
+            grams,
             bytes_fetched: AtomicU64::new(0),
             fallbacks: AtomicU64::new(0),
+            rows_skipped: AtomicU64::new(0),
         }
     }
 
@@ -120,19 +152,32 @@ impl SegmentReader {
         ReadStats {
             bytes_fetched: self.bytes_fetched.load(Ordering::Relaxed),
             fallbacks: self.fallbacks.load(Ordering::Relaxed),
+            rows_skipped: self.rows_skipped.load(Ordering::Relaxed),
         }
     }
 
     /// Rows of `read` with `start <= ts < end` (when `read.filter_ts`), in segment order,
-    /// as batches in [`log_schema`]. Without `lines` the `line` column is neither
-    /// fetched nor decoded and comes back as empty strings (queries that only count).
+    /// as batches in [`log_schema`], less the pages that cannot hold `options.literals`.
+    /// Without `options.lines` the `line` column is neither fetched nor decoded and
+    /// comes back as empty strings (queries that only count).
     pub async fn read(
         &self,
-        read: SegmentRead,
+        mut read: SegmentRead,
         start: i64,
         end: i64,
-        lines: bool,
+        options: ReadOptions<'_>,
     ) -> Result<Vec<RecordBatch>> {
+        let lines = options.lines;
+        if let Some(query) = options.literals.filter(|q| !q.is_empty())
+            && !read.rows.is_empty()
+            && let Some(filters) = self.page_filters(&read.path).await?
+        {
+            let narrowed = filters.narrow(&read.rows, query);
+            let count = |rows: &[Range<u64>]| rows.iter().map(|r| r.end - r.start).sum::<u64>();
+            self.rows_skipped
+                .fetch_add(count(&read.rows) - count(&narrowed), Ordering::Relaxed);
+            read.rows = narrowed;
+        }
         if read.rows.is_empty() {
             return Ok(Vec::new());
         }
@@ -193,6 +238,34 @@ impl SegmentReader {
         }
         self.footers.insert(key, meta.clone());
         Ok(meta)
+    }
+
+    /// The page filters of the segment at `segment`, from the cache or the store; `None`
+    /// when it has none (written before filters existed) or they cannot be read (they
+    /// only save work, so a damaged filter object must not fail queries).
+    async fn page_filters(&self, segment: &Path) -> Result<Option<Arc<PageFilters>>> {
+        let key = segment.as_ref().to_string();
+        if let Some(filters) = self.grams.get(&key) {
+            return Ok(filters);
+        }
+        let path = layout::grams_path(segment);
+        let data = match self.store.get(&path).await {
+            Ok(get) => get.bytes().await,
+            Err(e) => Err(e),
+        };
+        let filters = match data {
+            Ok(data) => match PageFilters::decode(path.as_ref(), &data) {
+                Ok(f) => Some(Arc::new(f)),
+                Err(err) => {
+                    tracing::warn!(%err, "unreadable page filters ignored");
+                    None
+                }
+            },
+            Err(object_store::Error::NotFound { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
+        self.grams.insert(key, filters.clone());
+        Ok(filters)
     }
 
     /// Fetches `ranges` (merged, sorted) of a segment.

@@ -57,6 +57,22 @@ impl Matcher {
         }
     }
 
+    /// See [`LineFilter::required_literals`].
+    fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
+        match self {
+            Matcher::Contains(f) => Some(vec![f.needle().to_vec()]),
+            Matcher::Regex(re) => regex_prefixes(re.as_str()),
+            Matcher::Or(legs) => {
+                let mut out = Vec::new();
+                for leg in legs {
+                    out.extend(leg.required_literals()?);
+                }
+                Some(out)
+            }
+            _ => None,
+        }
+    }
+
     /// Loki's `or`: an always-true leg disappears when another leg exists.
     fn or(mut legs: Vec<Matcher>) -> Matcher {
         if legs.len() > 1 {
@@ -107,6 +123,16 @@ impl LineFilter {
     /// True when the filter keeps every line (e.g. `|= ""`), so it can be skipped.
     pub(crate) fn is_noop(&self) -> bool {
         matches!(self.matcher, Matcher::True) && !self.negated
+    }
+
+    /// Literals one of which every line this filter keeps must contain (`None` when the
+    /// filter promises none: negations, case-insensitive and pattern filters, regexes
+    /// without a finite set of literal prefixes). Storage skips pages holding none.
+    pub(crate) fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
+        if self.negated {
+            return None;
+        }
+        self.matcher.required_literals()
     }
 
     /// Narrows `keep` (one flag per row of `lines`) to the rows this filter passes.
@@ -168,6 +194,15 @@ fn regex_matcher(src: &str) -> Result<Matcher, String> {
             .map(Matcher::Regex)
             .map_err(|e| format!("error parsing regexp: {e}")),
     }
+}
+
+/// The literal prefixes of a (translated) regex: every match starts with one of them.
+/// `None` when the set is not finite.
+fn regex_prefixes(pattern: &str) -> Option<Vec<Vec<u8>>> {
+    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+    let seq = regex_syntax::hir::literal::Extractor::new().extract(&hir);
+    let literals = seq.literals()?;
+    Some(literals.iter().map(|l| l.as_bytes().to_vec()).collect())
 }
 
 /// Marks rows of `lines` whose value contains the finder's needle, searching the whole
@@ -304,6 +339,41 @@ mod tests {
         let single: Vec<bool> = lines.iter().map(|l| f.keep(l)).collect();
         assert_eq!(keep, single, "batch and per-line disagree");
         keep
+    }
+
+    #[test]
+    fn required_literals_are_what_every_kept_line_holds() {
+        let lits = |f: LineFilter| {
+            f.required_literals().map(|ls| {
+                ls.into_iter()
+                    .map(|l| String::from_utf8(l).unwrap())
+                    .collect::<Vec<_>>()
+            })
+        };
+        let s = |v: &[&str]| Some(v.iter().map(|x| x.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            lits(lf(LineFilterOp::Contains, &["needle"])),
+            s(&["needle"])
+        );
+        assert_eq!(
+            lits(lf(LineFilterOp::Contains, &["a", "bcd"])),
+            s(&["a", "bcd"])
+        );
+        assert_eq!(
+            lits(lf(LineFilterOp::Match, &["GET /api/v[12]"])),
+            s(&["GET /api/v1", "GET /api/v2"])
+        );
+        // Loki runs `foo|bar` as substrings
+        assert_eq!(
+            lits(lf(LineFilterOp::Match, &["foo|bar"])),
+            s(&["foo", "bar"])
+        );
+        // a regex whose matches start anywhere promises nothing usable: the literal
+        // set of `.*x` is not finite
+        assert_eq!(lits(lf(LineFilterOp::Match, &["[a-z]+x"])), None);
+        assert_eq!(lits(lf(LineFilterOp::NotContains, &["needle"])), None);
+        assert_eq!(lits(lf(LineFilterOp::Match, &["(?i)needle"])), None);
+        assert_eq!(lits(lf(LineFilterOp::Pattern, &["<_> foo"])), None);
     }
 
     #[test]

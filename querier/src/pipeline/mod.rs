@@ -34,6 +34,7 @@ use std::sync::Arc;
 
 use logql::LabelSet;
 use logql::ast::{Parser, Stage, Unwrap};
+use storage::LiteralQuery;
 use storage::arrow::array::{Array, BooleanArray, StringArray};
 
 use crate::{QueryError, Result};
@@ -232,6 +233,16 @@ impl Pipeline {
     /// [`Self::filter_batch`], for sources that filter while they read).
     pub fn keeps_line(&self, line: &str) -> bool {
         self.first_filters.iter().all(|f| f.keep(line))
+    }
+
+    /// What every line the hoisted line filters keep must contain, for sources that
+    /// skip data by trigram filters (empty when the filters promise nothing).
+    pub fn literal_query(&self) -> LiteralQuery {
+        LiteralQuery::new(
+            self.first_filters
+                .iter()
+                .filter_map(line_filter::LineFilter::required_literals),
+        )
     }
 
     /// Runs the hoisted line filters over a whole column; `None` when there are none.

@@ -1,0 +1,427 @@
+//! Trigram filters per `line` page, so that a query with a literal line filter
+//! (`|= "needle"`) skips the pages that cannot hold a matching line without fetching or
+//! decompressing them.
+//!
+//! Every segment gets a sidecar object (format in `layout.rs`) holding, for each data
+//! page of its `line` column, the page's row range and a small Bloom filter of the
+//! byte trigrams occurring inside its lines. A line contains a literal only if it
+//! contains every trigram of the literal, so a page whose filter lacks one of them
+//! cannot match. The filters are sized for about four bits per distinct trigram (a
+//! false positive rate near 15 % per trigram): a literal has many trigrams and the
+//! page survives only when all of them hit, so small filters still skip well while
+//! costing about 2 KiB per MiB of raw text.
+
+use std::ops::Range;
+
+use crate::error::{Result, StorageError};
+
+/// First bytes of a filter object.
+const MAGIC: &[u8; 4] = b"FNGR";
+
+/// Format version of filter objects.
+const VERSION: u8 = 1;
+
+/// Filter bits per distinct trigram of a page.
+const BITS_PER_TRIGRAM: usize = 4;
+
+/// Number of distinct trigram keys (three bytes).
+const TRIGRAM_SPACE: usize = 1 << 24;
+
+/// Trigram keys a literal or a line yields: every window of three bytes.
+fn trigrams(bytes: &[u8]) -> impl Iterator<Item = u32> + '_ {
+    bytes
+        .windows(3)
+        .map(|w| (u32::from(w[0]) << 16) | (u32::from(w[1]) << 8) | u32::from(w[2]))
+}
+
+/// The two bit positions of `key` in a filter of `bits` bits.
+fn positions(key: u32, bits: u64) -> [u64; 2] {
+    // splitmix64 finalizer: spreads the 24-bit key over 64 bits
+    let mut h = u64::from(key).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    h = (h ^ (h >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    h ^= h >> 31;
+    let fast_range = |x: u64| (x * bits) >> 32;
+    [fast_range(h >> 32), fast_range(h & 0xFFFF_FFFF)]
+}
+
+/// A Bloom filter over trigram keys (two probes per key).
+#[derive(Debug, Clone, PartialEq)]
+struct Bloom {
+    words: Vec<u64>,
+}
+
+impl Bloom {
+    /// An empty filter for about `keys` distinct keys.
+    fn with_keys(keys: usize) -> Self {
+        let words = (keys * BITS_PER_TRIGRAM).div_ceil(64).max(1);
+        Self {
+            words: vec![0; words],
+        }
+    }
+
+    fn bits(&self) -> u64 {
+        self.words.len() as u64 * 64
+    }
+
+    fn insert(&mut self, key: u32) {
+        for p in positions(key, self.bits()) {
+            self.words[(p / 64) as usize] |= 1 << (p % 64);
+        }
+    }
+
+    fn contains(&self, key: u32) -> bool {
+        positions(key, self.bits())
+            .iter()
+            .all(|p| self.words[(p / 64) as usize] & (1 << (p % 64)) != 0)
+    }
+}
+
+/// What lines must contain for a query to match any of them: every clause must be
+/// satisfied, a clause by containing one of its literals. Literals shorter than three
+/// bytes say nothing about trigrams, so a clause holding one is dropped.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LiteralQuery {
+    /// Per clause, per literal, its distinct trigram keys.
+    clauses: Vec<Vec<Vec<u32>>>,
+}
+
+impl LiteralQuery {
+    /// A query from clauses of alternative literals (`[["a"], ["b", "c"]]`: lines hold
+    /// `a`, and `b` or `c`).
+    pub fn new<C, L>(clauses: C) -> Self
+    where
+        C: IntoIterator<Item = L>,
+        L: IntoIterator<Item = Vec<u8>>,
+    {
+        let mut out = Vec::new();
+        for clause in clauses {
+            let literals: Vec<Vec<u8>> = clause.into_iter().collect();
+            if literals.is_empty() || literals.iter().any(|l| l.len() < 3) {
+                continue;
+            }
+            let keys = literals
+                .iter()
+                .map(|l| {
+                    let mut keys: Vec<u32> = trigrams(l).collect();
+                    keys.sort_unstable();
+                    keys.dedup();
+                    keys
+                })
+                .collect();
+            out.push(keys);
+        }
+        Self { clauses: out }
+    }
+
+    /// True when the query cannot rule out any page.
+    pub fn is_empty(&self) -> bool {
+        self.clauses.is_empty()
+    }
+
+    /// True when a page with this filter may hold a matching line.
+    fn may_match(&self, bloom: &Bloom) -> bool {
+        self.clauses.iter().all(|literals| {
+            literals
+                .iter()
+                .any(|keys| keys.iter().all(|&k| bloom.contains(k)))
+        })
+    }
+}
+
+/// The filter of one page.
+#[derive(Debug, Clone, PartialEq)]
+struct PageFilter {
+    /// Rows of the page (segment row numbers).
+    rows: Range<u64>,
+    bloom: Bloom,
+}
+
+/// The trigram filters of one segment's `line` pages, sorted by row.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PageFilters {
+    pages: Vec<PageFilter>,
+}
+
+/// Reusable state for building filters: a bitmap over all trigram keys marking those
+/// seen in the current page, and the list of them (to size the filter and to clear
+/// the bitmap without sweeping 2 MiB per page).
+pub struct FilterBuilder {
+    seen: Vec<u64>,
+    keys: Vec<u32>,
+}
+
+impl Default for FilterBuilder {
+    fn default() -> Self {
+        Self {
+            seen: vec![0; TRIGRAM_SPACE / 64],
+            keys: Vec::new(),
+        }
+    }
+}
+
+impl FilterBuilder {
+    /// Filters for `pages` (sorted, disjoint row ranges) over `lines`, the segment's
+    /// lines in row order. Rows beyond `lines` are ignored.
+    pub fn build(&mut self, lines: &[&str], pages: &[Range<u64>]) -> PageFilters {
+        let mut out = Vec::with_capacity(pages.len());
+        for rows in pages {
+            let start = usize::try_from(rows.start).unwrap_or(usize::MAX);
+            let end = usize::try_from(rows.end).unwrap_or(usize::MAX);
+            let Some(page_lines) = lines.get(start.min(lines.len())..end.min(lines.len())) else {
+                continue;
+            };
+            for line in page_lines {
+                for key in trigrams(line.as_bytes()) {
+                    let (word, bit) = ((key / 64) as usize, key % 64);
+                    if self.seen[word] & (1 << bit) == 0 {
+                        self.seen[word] |= 1 << bit;
+                        self.keys.push(key);
+                    }
+                }
+            }
+            let mut bloom = Bloom::with_keys(self.keys.len());
+            for &key in &self.keys {
+                bloom.insert(key);
+                self.seen[(key / 64) as usize] = 0;
+            }
+            self.keys.clear();
+            out.push(PageFilter {
+                rows: rows.clone(),
+                bloom,
+            });
+        }
+        PageFilters { pages: out }
+    }
+}
+
+impl PageFilters {
+    /// `rows` (sorted, disjoint) without the rows of pages that cannot match `query`.
+    /// Rows no filter covers are kept.
+    pub fn narrow(&self, rows: &[Range<u64>], query: &LiteralQuery) -> Vec<Range<u64>> {
+        if query.is_empty() {
+            return rows.to_vec();
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        let mut page = 0;
+        for r in rows {
+            let mut cursor = r.start;
+            // skip pages that end before this range
+            while page < self.pages.len() && self.pages[page].rows.end <= cursor {
+                page += 1;
+            }
+            let mut p = page;
+            while cursor < r.end {
+                let Some(f) = self.pages.get(p).filter(|f| f.rows.start < r.end) else {
+                    out.push(cursor..r.end);
+                    break;
+                };
+                let page_start = f.rows.start.max(cursor);
+                if page_start > cursor {
+                    out.push(cursor..page_start); // rows between pages: unknown, kept
+                }
+                let page_end = f.rows.end.min(r.end);
+                if query.may_match(&f.bloom) {
+                    out.push(page_start..page_end);
+                }
+                cursor = page_end;
+                p += 1;
+            }
+        }
+        // adjacent kept pieces become one range
+        let mut merged: Vec<Range<u64>> = Vec::with_capacity(out.len());
+        for r in out {
+            match merged.last_mut() {
+                Some(last) if last.end == r.start => last.end = r.end,
+                _ if r.is_empty() => {}
+                _ => merged.push(r),
+            }
+        }
+        merged
+    }
+
+    /// Bytes held in memory (for cache weighing).
+    pub fn memory_size(&self) -> usize {
+        self.pages
+            .iter()
+            .map(|p| std::mem::size_of::<PageFilter>() + p.bloom.words.len() * 8)
+            .sum::<usize>()
+            + std::mem::size_of::<Self>()
+    }
+
+    /// The filter object's bytes (format in `layout.rs`).
+    pub fn encode(&self) -> Vec<u8> {
+        let words: usize = self.pages.iter().map(|p| p.bloom.words.len()).sum();
+        let mut out = Vec::with_capacity(9 + self.pages.len() * 20 + words * 8);
+        out.extend_from_slice(MAGIC);
+        out.push(VERSION);
+        out.extend_from_slice(&(self.pages.len() as u32).to_le_bytes());
+        for p in &self.pages {
+            out.extend_from_slice(&p.rows.start.to_le_bytes());
+            out.extend_from_slice(&p.rows.end.to_le_bytes());
+            out.extend_from_slice(&(p.bloom.words.len() as u32).to_le_bytes());
+            for w in &p.bloom.words {
+                out.extend_from_slice(&w.to_le_bytes());
+            }
+        }
+        out
+    }
+
+    /// Parses a filter object named `name` (for errors).
+    pub fn decode(name: &str, data: &[u8]) -> Result<Self> {
+        let corrupt = |reason: &str| StorageError::Corrupt {
+            path: name.to_string(),
+            reason: reason.to_string(),
+        };
+        let mut cur = Cursor { data, pos: 0 };
+        if cur.take(4).ok_or_else(|| corrupt("truncated header"))? != MAGIC {
+            return Err(corrupt("not a page filter object"));
+        }
+        let version = cur.take(1).ok_or_else(|| corrupt("truncated header"))?[0];
+        if version != VERSION {
+            return Err(corrupt(&format!("unknown page filter version {version}")));
+        }
+        let pages = cur.u32().ok_or_else(|| corrupt("truncated header"))?;
+        let mut out = Vec::new();
+        for _ in 0..pages {
+            let truncated = || corrupt("truncated page filter");
+            let start = cur.u64().ok_or_else(truncated)?;
+            let end = cur.u64().ok_or_else(truncated)?;
+            let n = cur.u32().ok_or_else(truncated)? as usize;
+            if n == 0 || start > end {
+                return Err(corrupt("invalid page filter"));
+            }
+            let bytes = cur.take(n * 8).ok_or_else(truncated)?;
+            let words = bytes
+                .chunks_exact(8)
+                .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+                .collect();
+            out.push(PageFilter {
+                rows: start..end,
+                bloom: Bloom { words },
+            });
+        }
+        if cur.pos != data.len() {
+            return Err(corrupt("trailing bytes"));
+        }
+        if !out.is_sorted_by(|a, b| a.rows.end <= b.rows.start) {
+            return Err(corrupt("page filters out of order"));
+        }
+        Ok(Self { pages: out })
+    }
+}
+
+/// Reads little-endian values off a byte slice.
+struct Cursor<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.pos.checked_add(n)?;
+        let out = self.data.get(self.pos..end)?;
+        self.pos = end;
+        Some(out)
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(clauses: &[&[&str]]) -> LiteralQuery {
+        LiteralQuery::new(
+            clauses
+                .iter()
+                .map(|c| c.iter().map(|l| l.as_bytes().to_vec()).collect::<Vec<_>>()),
+        )
+    }
+
+    fn filters() -> PageFilters {
+        let lines = [
+            "GET /api/v1 200",
+            "GET /api/v2 500",
+            "needle-7f3a9c found",
+            "plain text",
+            "other words",
+            "level=error",
+        ];
+        FilterBuilder::default().build(&lines, &[0..2, 2..3, 3..6])
+    }
+
+    #[test]
+    fn pages_without_every_trigram_of_a_literal_are_dropped() {
+        let f = filters();
+        let q = query(&[&["needle-7f3a9c"]]);
+        assert_eq!(f.narrow(&[0..6], &q), vec![2..3]);
+        // a literal spread over two lines of a page is still ruled out only when some
+        // trigram is missing: "200GET" spans a line boundary and is not in the filter
+        let q = query(&[&["200GET"]]);
+        assert_eq!(f.narrow(&[0..6], &q), Vec::<Range<u64>>::new());
+    }
+
+    #[test]
+    fn clauses_are_anded_and_literals_ored() {
+        let f = filters();
+        let q = query(&[&["api/v2", "level=error"]]);
+        assert_eq!(f.narrow(&[0..6], &q), vec![0..2, 3..6]);
+        let q = query(&[&["api/v2"], &["level=error"]]);
+        assert!(f.narrow(&[0..6], &q).is_empty());
+        // short literals say nothing: the clause is dropped
+        let q = query(&[&["ab", "needle"]]);
+        assert!(q.is_empty());
+        assert_eq!(f.narrow(&[1..5], &q), vec![1..5]);
+    }
+
+    #[test]
+    fn narrowing_cuts_requested_ranges_and_keeps_uncovered_rows() {
+        let f = filters();
+        let q = query(&[&["needle"]]);
+        assert_eq!(f.narrow(&[1..2, 2..4], &q), vec![2..3]);
+        // rows past the last page are not covered: kept
+        assert_eq!(f.narrow(&[5..9], &q), vec![6..9]);
+        let q = query(&[&["words"]]);
+        assert_eq!(f.narrow(&[0..1, 4..5], &q), vec![4..5]);
+    }
+
+    #[test]
+    fn filters_round_trip_and_reject_garbage() {
+        let f = filters();
+        let bytes = f.encode();
+        assert_eq!(PageFilters::decode("x", &bytes).unwrap(), f);
+        assert!(PageFilters::decode("x", &bytes[..bytes.len() - 1]).is_err());
+        assert!(PageFilters::decode("x", b"nope").is_err());
+        let mut extra = bytes.clone();
+        extra.push(0);
+        assert!(PageFilters::decode("x", &extra).is_err());
+    }
+
+    #[test]
+    fn false_positive_rate_is_near_the_design_rate() {
+        // 4000 random-ish distinct trigrams in, 4000 others probed
+        let mut b = FilterBuilder::default();
+        let line: String = (0..4000u32)
+            .map(|i| {
+                let k = i.wrapping_mul(2_654_435_761) % 26u32.pow(3);
+                let c = |d: u32| char::from(b'a' + (d % 26) as u8);
+                format!("{}{}{}|", c(k / 676), c(k / 26), c(k))
+            })
+            .collect();
+        let f = b.build(&[line.as_str()], &[0..1]);
+        let bloom = &f.pages[0].bloom;
+        let probes = (0..4000u32)
+            .map(|i| (u32::from(b'0') << 16) | i)
+            .filter(|&k| bloom.contains(k))
+            .count();
+        assert!(probes < 4000 * 30 / 100, "{probes} false positives of 4000");
+    }
+}
