@@ -263,10 +263,10 @@ async fn ingester_filters_lines_while_reading_and_counts_all_scanned() {
 async fn literal_filters_skip_pages_that_cannot_match() {
     let (_dir, storage, ingester) = open_sources().await;
     let labels = LabelSet::from_pairs([("job", "api")]);
-    let entries: Vec<Entry> = (0..40_000i64)
+    let entries: Vec<Entry> = (0..60_000i64)
         .map(|i| {
             let line = match i {
-                31_337 => "GET /x 31337 needle-7f3a9c found".to_string(),
+                59_001 => "GET /x 59001 needle-7f3a9c found".to_string(),
                 _ => format!("GET /x {i} status={} took={}ms", i % 7, i % 101),
             };
             entry(i * S / 100, &line)
@@ -287,15 +287,15 @@ async fn literal_filters_skip_pages_that_cannot_match() {
     let range = |query: &str| RangeQuery {
         query: query.into(),
         start: 0,
-        end: 400 * S,
-        step: 400 * S,
+        end: 700 * S,
+        step: 700 * S,
         interval: None,
         limit: 100,
         direction: Direction::Backward,
     };
     let expected = vec![(
-        31_337 * S / 100,
-        "GET /x 31337 needle-7f3a9c found".to_string(),
+        59_001 * S / 100,
+        "GET /x 59001 needle-7f3a9c found".to_string(),
     )];
     for query in [
         r#"{job="api"} |= "needle-7f3a9c""#,
@@ -312,8 +312,8 @@ async fn literal_filters_skip_pages_that_cannot_match() {
         .query_instant(
             "t",
             &InstantQuery {
-                query: r#"count_over_time({job="api"} |= "needle-7f3a9c" [400s])"#.into(),
-                time: 400 * S,
+                query: r#"count_over_time({job="api"} |= "needle-7f3a9c" [700s])"#.into(),
+                time: 700 * S,
                 limit: 100,
                 direction: Direction::Backward,
             },
@@ -327,8 +327,8 @@ async fn literal_filters_skip_pages_that_cannot_match() {
         .query_range("t", &range(r#"{job="api"} |= "status=3 took=100ms""#))
         .await
         .unwrap();
-    let expected = (0..40_000)
-        .filter(|i| i % 7 == 3 && i % 101 == 100 && *i != 31_337)
+    let expected = (0..60_000)
+        .filter(|i| i % 7 == 3 && i % 101 == 100 && *i != 59_001)
         .count();
     assert_eq!(lines(r).len(), expected);
     assert_eq!(storage.read_stats().rows_skipped - before, 0);

@@ -32,11 +32,12 @@
 //!
 //! Written just before its segment (so a segment has its filters unless it was written
 //! before they existed; readers then skip nothing). Little-endian: magic `FNGR`,
-//! version byte `1`, page count (u32), then per data page of the `line` column in row
-//! order: first row and end row of the page (u64 each, segment row numbers), the
-//! filter's length in 64-bit words (u32) and the words: a Bloom filter (two probes,
-//! splitmix64 of the 24-bit key) over every three-byte window inside the page's lines
-//! (see [`crate::grams`]).
+//! version byte `2`, block count (u32), then per block of consecutive data pages of the
+//! `line` column (about 1 MiB of text), in row order: first row and end row of the
+//! block (u64 each, segment row numbers), the filter's length in 64-bit words (u32) and
+//! the words: a Bloom filter (two probes at splitmix64 of the hash) over the 16-bit
+//! hashes (`key * 0x9E3779B1 >> 16`, key = the three bytes big-endian) of every
+//! three-byte window inside the block's lines (see [`crate::grams`]).
 //!
 //! # Index record (`.json.zst`)
 //!

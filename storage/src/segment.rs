@@ -2,6 +2,7 @@
 //! record that describes it (format in `layout.rs`). CPU-bound; callers run it on a
 //! blocking thread.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -36,10 +37,15 @@ const LINE_ZSTD_LEVEL: i32 = 9;
 const PAGE_ROWS: usize = 8 * 1024;
 
 /// Uncompressed bytes per `line` data page: small enough that reading a few rows of a
-/// stream fetches little, large enough for zstd to find repetition (1 MiB pages
-/// compress 5 % better than 256 KiB ones) and for one trigram filter per page to stay
-/// small (the distinct trigrams of log text barely grow past 256 KiB).
-const LINE_PAGE_BYTES: usize = 1024 * 1024;
+/// stream fetches little (pages hold the rows of neighbouring streams too: 1 MiB pages
+/// made queries over a quarter of the streams decode half the data), large enough for
+/// zstd to find repetition.
+const LINE_PAGE_BYTES: usize = 256 * 1024;
+
+/// Raw line bytes covered by one trigram filter: consecutive pages are grouped until
+/// they hold this much, since the distinct trigrams of log text barely grow past
+/// 256 KiB (a filter per page would cost four times as much for little more skipping).
+const FILTER_BLOCK_BYTES: usize = 1024 * 1024;
 
 /// An encoded segment, ready to upload.
 #[derive(Debug)]
@@ -249,8 +255,8 @@ pub fn encode_segment(
     }))
 }
 
-/// The trigram filters of the `line` pages of the segment `data` encoded from `streams`
-/// (page boundaries come from the segment's own offset index).
+/// The trigram filters of the `line` page blocks of the segment `data` encoded from
+/// `streams` (page boundaries come from the segment's own offset index).
 fn line_page_filters(data: &Bytes, streams: &[StreamData]) -> Result<PageFilters> {
     let meta = ParquetMetaDataReader::new()
         .with_page_index_policy(PageIndexPolicy::Required)
@@ -279,7 +285,33 @@ fn line_page_filters(data: &Bytes, streams: &[StreamData]) -> Result<PageFilters
         .iter()
         .flat_map(|s| s.entries.iter().map(|e| e.line.as_str()))
         .collect();
-    Ok(FilterBuilder::default().build(&lines, &pages))
+    let blocks = group_pages(&pages, &lines);
+    Ok(FilterBuilder::default().build(&lines, &blocks))
+}
+
+/// Consecutive `pages` merged into blocks of at least [`FILTER_BLOCK_BYTES`] of line
+/// text (the last block may be smaller).
+fn group_pages(pages: &[Range<u64>], lines: &[&str]) -> Vec<Range<u64>> {
+    let mut blocks: Vec<Range<u64>> = Vec::new();
+    let mut bytes = 0usize;
+    for page in pages {
+        let start = usize::try_from(page.start).unwrap_or(usize::MAX);
+        let end = usize::try_from(page.end).unwrap_or(usize::MAX);
+        let page_bytes: usize = lines
+            .get(start.min(lines.len())..end.min(lines.len()))
+            .map_or(0, |ls| ls.iter().map(|l| l.len()).sum());
+        match blocks.last_mut() {
+            Some(block) if bytes < FILTER_BLOCK_BYTES && block.end == page.start => {
+                block.end = page.end;
+                bytes += page_bytes;
+            }
+            _ => {
+                blocks.push(page.clone());
+                bytes = page_bytes;
+            }
+        }
+    }
+    blocks
 }
 
 #[cfg(test)]
