@@ -156,14 +156,14 @@ pub struct PageFilters {
 /// Reusable state for building filters: a bitmap over all trigram hashes marking those
 /// seen in the current block (8 KiB), and the list of them (to size the filter).
 pub struct FilterBuilder {
-    seen: Vec<u64>,
+    seen: Box<[u64; GRAM_SPACE / 64]>,
     grams: Vec<u16>,
 }
 
 impl Default for FilterBuilder {
     fn default() -> Self {
         Self {
-            seen: vec![0; GRAM_SPACE / 64],
+            seen: Box::new([0; GRAM_SPACE / 64]),
             grams: Vec::new(),
         }
     }
@@ -181,7 +181,16 @@ impl FilterBuilder {
                 continue;
             };
             for line in page_lines {
-                for gram in grams(line.as_bytes()) {
+                let bytes = line.as_bytes();
+                let [a, b, rest @ ..] = bytes else {
+                    continue;
+                };
+                // rolling 24-bit key of the last three bytes
+                let mut key = (u32::from(*a) << 8) | u32::from(*b);
+                for &c in rest {
+                    key = ((key << 8) | u32::from(c)) & 0xFF_FFFF;
+                    let gram = gram_hash(key);
+                    // `gram / 64` < GRAM_SPACE / 64: in bounds by type
                     let (word, bit) = (usize::from(gram / 64), gram % 64);
                     if self.seen[word] & (1 << bit) == 0 {
                         self.seen[word] |= 1 << bit;

@@ -19,10 +19,10 @@
 //!
 //! # Segment object (Parquet)
 //!
-//! Columns as in [`crate::log_schema`]: `fingerprint` (UInt64, dictionary + RLE, zstd),
-//! `ts` (Int64, DELTA_BINARY_PACKED, zstd), `line` (Utf8, plain, zstd level 9, 256 KiB
-//! pages), `metadata`
-//! (nullable Utf8: a JSON array of `[name, value]` pairs, dictionary, zstd). Rows are
+//! Columns as in [`crate::log_schema`]: `fingerprint` (UInt64, dictionary + RLE,
+//! uncompressed), `ts` (Int64, DELTA_BINARY_PACKED, uncompressed), `line` (Utf8, plain,
+//! zstd level 6, 256 KiB pages), `metadata` (nullable Utf8: a JSON array of
+//! `[name, value]` pairs, dictionary, zstd). Rows are
 //! sorted by (fingerprint, ts, push order) and the sort order is recorded in the file's
 //! `sorting_columns`. Row groups hold at most [`crate::segment::ROW_GROUP_ROWS`] rows;
 //! `fingerprint` and `ts` carry page statistics (column index) and every column has an
