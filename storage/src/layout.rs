@@ -22,7 +22,7 @@
 //! Columns as in [`crate::log_schema`]: `fingerprint` (UInt64, dictionary + RLE,
 //! uncompressed), `ts` (Int64, DELTA_BINARY_PACKED, uncompressed), `line` (Utf8, plain,
 //! zstd level 6, 256 KiB pages), `metadata` (nullable Utf8: a JSON array of
-//! `[name, value]` pairs, dictionary, zstd). Rows are
+//! `[name, value]` pairs, dictionary, uncompressed). Rows are
 //! sorted by (fingerprint, ts, push order) and the sort order is recorded in the file's
 //! `sorting_columns`. Row groups hold at most [`crate::segment::ROW_GROUP_ROWS`] rows;
 //! `fingerprint` and `ts` carry page statistics (column index) and every column has an

@@ -25,9 +25,6 @@ use crate::index::{INDEX_VERSION, IndexRecord, IndexStream};
 /// enough that statistics prune well.
 pub const ROW_GROUP_ROWS: usize = 128 * 1024;
 
-/// zstd level of the small columns (fingerprint, ts, metadata).
-const ZSTD_LEVEL: i32 = 3;
-
 /// zstd level of the `line` column, the bulk of every segment. On the benchmark kit's
 /// text in 256 KiB pages (`zstd -b1 -e9 -B262144`): level 3 5.42x at 323 MB/s, level
 /// 6 6.40x at 100 MB/s, level 9 6.50x at 53 MB/s, all decoding at 1.4-1.7 GB/s. Level
@@ -62,10 +59,12 @@ pub struct EncodedSegment {
 
 /// The writer properties of every segment.
 fn writer_properties() -> Result<WriterProperties> {
-    let zstd = Compression::ZSTD(ZstdLevel::try_new(ZSTD_LEVEL)?);
     let col = |name: &str| ColumnPath::from(name);
     Ok(WriterProperties::builder()
-        .set_compression(zstd)
+        // only `line` is compressed: the other columns are small after their encodings,
+        // and parquet-rs builds a zstd compressor and decompressor for every column
+        // chunk it reads from a compressed column (most of a counting query's CPU)
+        .set_compression(Compression::UNCOMPRESSED)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_data_page_row_count_limit(PAGE_ROWS)
         .set_sorting_columns(Some(vec![
@@ -80,18 +79,14 @@ fn writer_properties() -> Result<WriterProperties> {
                 nulls_first: false,
             },
         ]))
-        // fingerprint: long runs of one value -> dictionary + RLE, page statistics; no
-        // zstd: it gains nothing on RLE runs, and a zstd column costs every reader of
-        // every column chunk a compression context
+        // fingerprint: long runs of one value -> dictionary + RLE, page statistics
         .set_column_dictionary_enabled(col(columns::FINGERPRINT), true)
         .set_column_statistics_enabled(col(columns::FINGERPRINT), EnabledStatistics::Page)
-        .set_column_compression(col(columns::FINGERPRINT), Compression::UNCOMPRESSED)
         // ts: sorted per stream -> delta encoding (bit-packed deltas, which zstd barely
         // shrinks), page statistics for time pruning
         .set_column_dictionary_enabled(col(columns::TS), false)
         .set_column_encoding(col(columns::TS), Encoding::DELTA_BINARY_PACKED)
         .set_column_statistics_enabled(col(columns::TS), EnabledStatistics::Page)
-        .set_column_compression(col(columns::TS), Compression::UNCOMPRESSED)
         // line: plain + zstd; statistics on free text are useless
         .set_column_dictionary_enabled(col(columns::LINE), false)
         .set_column_statistics_enabled(col(columns::LINE), EnabledStatistics::None)
@@ -100,7 +95,7 @@ fn writer_properties() -> Result<WriterProperties> {
             col(columns::LINE),
             Compression::ZSTD(ZstdLevel::try_new(LINE_ZSTD_LEVEL)?),
         )
-        // metadata: few distinct values per segment -> dictionary
+        // metadata: mostly null, few distinct values per segment -> dictionary
         .set_column_dictionary_enabled(col(columns::METADATA), true)
         .set_column_statistics_enabled(col(columns::METADATA), EnabledStatistics::None)
         .build())
