@@ -43,6 +43,7 @@ pub(crate) struct StreamRows {
 }
 
 /// Everything one selector fetched: the batches and the streams that point into them.
+#[derive(Default)]
 pub(crate) struct Fetched {
     batches: Vec<BatchCols>,
     /// Streams sorted by labels.
@@ -114,6 +115,24 @@ pub(crate) async fn resolve(
 }
 
 impl Resolved {
+    /// The fingerprints each source has, in source order.
+    pub(crate) fn per_source(&self) -> &[Vec<u64>] {
+        &self.per_source
+    }
+
+    /// The labels of the stream `fp`.
+    pub(crate) fn labels_of(&self, fp: u64) -> Option<&LabelSet> {
+        self.labels.get(&fp)
+    }
+
+    /// The same streams over other sources (`per_source` in their order).
+    pub(crate) fn with_sources(&self, per_source: Vec<Vec<u64>>) -> Self {
+        Self {
+            labels: self.labels.clone(),
+            per_source,
+        }
+    }
+
     /// Keeps only the streams whose fingerprint satisfies `keep` (sharding).
     pub(crate) fn retain(&mut self, keep: impl Fn(u64) -> bool) {
         self.labels.retain(|fp, _| keep(*fp));

@@ -20,6 +20,7 @@ pub mod model;
 pub mod pipeline;
 mod range;
 pub mod remote;
+mod rollup;
 pub mod source;
 pub mod template;
 mod vector;
@@ -427,6 +428,27 @@ impl Querier {
                 compile(&r.range.log, r.range.unwrap.as_ref())?.map(|p| p.with_hints(hints));
             let start = steps.start - r.range.range - r.range.offset;
             let end = steps.end() - r.range.offset + i64::from(part.through_end);
+            if rollup::eligible(r, &steps) {
+                let bytes = matches!(r.op, RangeOp::Bytes | RangeOp::BytesRate);
+                let mut resolved =
+                    fetch::resolve(&self.sources, tenant, &r.range.log.selector, start, end)
+                        .await?;
+                if let Some(shard) = part.shard {
+                    resolved.retain(|fp| shard.contains(fp));
+                }
+                if let Some(input) =
+                    rollup::read(&self.sources, tenant, &resolved, (start, end), bytes).await?
+                {
+                    stats.lines_processed += input.lines;
+                    stats.bytes_processed += input.bytes;
+                    inputs.push(RangeInput {
+                        fetched: Fetched::default(),
+                        pipeline: None,
+                        weighted: Some(input.series),
+                    });
+                    continue;
+                }
+            }
             // counting functions over a bare selector never look at a line
             let lines = pipeline.is_some()
                 || !matches!(r.op, RangeOp::Count | RangeOp::Rate | RangeOp::Absent);
@@ -442,7 +464,11 @@ impl Querier {
                 .await?;
             stats.lines_processed += fetched.lines_read;
             stats.bytes_processed += fetched.bytes_read;
-            inputs.push(RangeInput { fetched, pipeline });
+            inputs.push(RangeInput {
+                fetched,
+                pipeline,
+                weighted: None,
+            });
         }
         let order = value_order(&expr);
         let value = cpu(move || Evaluator::new(inputs, steps).eval(&expr)).await?;
@@ -470,7 +496,7 @@ fn compile(log: &LogExpr, unwrap: Option<&logql::ast::Unwrap>) -> Result<Option<
 }
 
 /// Runs CPU-heavy work on the rayon pool and waits for it without blocking the runtime.
-async fn cpu<T, F>(f: F) -> Result<T>
+pub(crate) async fn cpu<T, F>(f: F) -> Result<T>
 where
     T: Send + 'static,
     F: FnOnce() -> Result<T> + Send + 'static,

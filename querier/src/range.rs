@@ -18,12 +18,27 @@ use crate::matrix::{SeriesVals, Steps, group_labels};
 use crate::pipeline::{ERROR_DETAILS_LABEL, Pipeline};
 use crate::{QueryError, Result};
 
-/// The input of one range aggregation: its fetched streams and compiled pipeline.
+/// The input of one range aggregation: its fetched streams and compiled pipeline, or
+/// its weighted samples.
 pub(crate) struct RangeInput {
     /// Entries of `[first step - offset - range, last step - offset)`.
     pub fetched: Fetched,
     /// The pipeline, `None` when the query has no stages and no unwrap.
     pub pipeline: Option<Pipeline>,
+    /// Instead of `fetched`, for counting functions over a bare selector at
+    /// minute-aligned windows: per stream, samples standing for several entries each
+    /// (their count, or their line bytes), from storage rollups and ingester rows.
+    pub weighted: Option<Vec<WeightedSeries>>,
+}
+
+/// One stream's weighted samples (see [`RangeInput::weighted`]).
+pub(crate) struct WeightedSeries {
+    /// The stream's labels.
+    pub labels: LabelSet,
+    /// Sample timestamps, ascending.
+    pub ts: Vec<i64>,
+    /// What each sample adds to a window holding it.
+    pub vals: Vec<f64>,
 }
 
 /// The label Loki sets when a pipeline stage fails.
@@ -47,6 +62,9 @@ pub(crate) fn eval_range(
     allow_errors: bool,
 ) -> Result<Vec<SeriesVals>> {
     let grouping = unwrap_grouping(agg, grouping);
+    if let Some(weighted) = &input.weighted {
+        return Ok(weighted_windows(agg, grouping.as_ref(), weighted, steps));
+    }
     let series = samples(agg, grouping.as_ref(), input);
     if agg.op == RangeOp::Absent {
         let all: Vec<SampleSeries> = series.into_values().flatten().collect();
@@ -57,7 +75,7 @@ pub(crate) fn eval_range(
         .into_par_iter()
         .map(|(labels, parts)| {
             let vals = if additive {
-                additive_windows(agg, &parts, steps)
+                additive_windows(agg, &parts, steps, false)
             } else {
                 windows(agg, &merge_parts(parts), steps)
             };
@@ -305,17 +323,51 @@ fn merge_parts(mut parts: Vec<SampleSeries>) -> SampleSeries {
     }
 }
 
+/// Series of an additive function over weighted samples (see [`RangeInput::weighted`]):
+/// grouped like [`samples`] does, each window the sum of the weights inside it.
+fn weighted_windows(
+    agg: &RangeAggregation,
+    grouping: Option<&Grouping>,
+    weighted: &[WeightedSeries],
+    steps: &Steps,
+) -> Vec<SeriesVals> {
+    let mut series: HashMap<LabelSet, Vec<SampleSeries>> = HashMap::new();
+    for w in weighted {
+        let labels = grouped(w.labels.clone(), grouping);
+        series
+            .entry(labels.clone())
+            .or_default()
+            .push(SampleSeries {
+                labels,
+                ts: w.ts.clone(),
+                vals: w.vals.clone(),
+            });
+    }
+    let mut out: Vec<SeriesVals> = series
+        .into_par_iter()
+        .map(|(labels, parts)| SeriesVals {
+            labels,
+            vals: additive_windows(agg, &parts, steps, true),
+        })
+        .filter(SeriesVals::has_any)
+        .collect();
+    out.sort_by(|a, b| a.labels.cmp(&b.labels));
+    out
+}
+
 /// The value at every step of an additive function over the union of `parts`: the
 /// parts' counts or sums per window are added, then divided by the range for rates.
+/// `weighted` samples stand for several entries: counting functions add their values.
 fn additive_windows(
     agg: &RangeAggregation,
     parts: &[SampleSeries],
     steps: &Steps,
+    weighted: bool,
 ) -> Vec<Option<f64>> {
     let range = agg.range.range;
     let offset = agg.range.offset;
-    let counts =
-        agg.op == RangeOp::Count || (agg.op == RangeOp::Rate && agg.range.unwrap.is_none());
+    let counts = !weighted
+        && (agg.op == RangeOp::Count || (agg.op == RangeOp::Rate && agg.range.unwrap.is_none()));
     let mut acc: Vec<Option<f64>> = vec![None; steps.n];
     for part in parts {
         let prefix: Vec<f64> = if counts {

@@ -17,7 +17,7 @@ use logql::{LabelMatcher, LabelSet};
 use parking_lot::RwLock;
 use storage::arrow::array::{Array, ArrayRef, Int64Array, StringArray, UInt64Array};
 use storage::arrow::record_batch::RecordBatch;
-use storage::{Entry, LiteralQuery, ReadOptions, Storage, StreamInfo, log_schema};
+use storage::{Entry, LiteralQuery, ReadOptions, Storage, StreamInfo, StreamRollup, log_schema};
 
 use crate::{QueryError, Result};
 
@@ -69,7 +69,22 @@ pub trait LogSource: Send + Sync {
             ))
         })
     }
+
+    /// Per-minute counts of `fingerprints` in `[start, end)` (see
+    /// [`storage::index::rollup_point`]) when the source keeps them; `None` when the
+    /// rows must be read instead (the default).
+    fn rollups<'a>(
+        &'a self,
+        _tenant: &'a str,
+        _fingerprints: &'a [u64],
+        (_start, _end): (i64, i64),
+    ) -> BoxFuture<'a, Result<Option<Rollups>>> {
+        Box::pin(async { Ok(None) })
+    }
 }
+
+/// What [`LogSource::rollups`] answers: per stream, its entries as rollup points.
+pub type Rollups = Vec<StreamRollup>;
 
 /// A line predicate a source may apply while reading.
 pub type LineKeep<'a> = dyn Fn(&str) -> bool + Sync + 'a;
@@ -162,6 +177,15 @@ impl LogSource for Storage {
                 Storage::read_columns(self, tenant, fingerprints, start, end, options).await?;
             Ok(SourceRead::counted(batches))
         })
+    }
+
+    fn rollups<'a>(
+        &'a self,
+        tenant: &'a str,
+        fingerprints: &'a [u64],
+        (start, end): (i64, i64),
+    ) -> BoxFuture<'a, Result<Option<Rollups>>> {
+        Box::pin(async move { Ok(Storage::rollups(self, tenant, fingerprints, start, end).await?) })
     }
 }
 

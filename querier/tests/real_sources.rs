@@ -333,3 +333,168 @@ async fn literal_filters_skip_pages_that_cannot_match() {
     assert_eq!(lines(r).len(), expected);
     assert_eq!(storage.read_stats().rows_skipped - before, 0);
 }
+
+/// Counting queries over minute-aligned windows come from the index's per-minute
+/// rollups (no segment is read) and answer exactly what reading the rows answers:
+/// entries on minute boundaries, segments plus ingester memory, rates and bytes,
+/// grouping; segments that overlap in time (possible duplicates) fall back to rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counting_queries_use_rollups_and_match_the_row_path() {
+    const M: i64 = 60 * S;
+    let (_dir, storage, ingester) = open_sources().await;
+    let stream = |job: &str, pod: &str| LabelSet::from_pairs([("job", job), ("pod", pod)]);
+    let entries = |from: i64, to: i64, every: i64, tag: &str| -> Vec<Entry> {
+        (from..to)
+            .step_by(every as usize)
+            .map(|t| {
+                entry(
+                    t,
+                    &format!("{tag} line at {t} {}", "x".repeat((t % 7) as usize)),
+                )
+            })
+            .collect()
+    };
+    // segment 1: minutes 0-20, entries every 7 s and exactly on minute boundaries
+    let mut first = entries(0, 20 * M, 7 * S, "a");
+    first.extend((1..20).map(|k| entry(k * M, "on the minute")));
+    first.sort_by_key(|e| e.ts);
+    first.dedup_by_key(|e| e.ts);
+    let a = stream("api", "a");
+    let b = stream("api", "b");
+    let data = |labels: &LabelSet, entries: Vec<Entry>| StreamData {
+        labels: labels.clone(),
+        fingerprint: labels.fingerprint(),
+        entries,
+    };
+    storage
+        .write_segment(
+            "t",
+            vec![
+                data(&a, first),
+                data(&b, entries(3 * S, 20 * M, 11 * S, "b")),
+            ],
+        )
+        .await
+        .unwrap();
+    // segment 2: minutes 20-40 of stream a only
+    storage
+        .write_segment(
+            "t",
+            vec![data(&a, entries(20 * M + S, 40 * M, 13 * S, "a2"))],
+        )
+        .await
+        .unwrap();
+    // ingester memory: minutes 40-50 of both
+    ingester
+        .push(
+            "t",
+            vec![
+                PushStream {
+                    labels: a.clone(),
+                    entries: entries(40 * M + 500_000_000, 50 * M, 5 * S, "a3"),
+                },
+                PushStream {
+                    labels: b.clone(),
+                    entries: entries(40 * M, 50 * M, 17 * S, "b3"),
+                },
+            ],
+        )
+        .await
+        .unwrap();
+    let q = Querier::new(storage.clone(), ingester, QueryLimits::default());
+    let range = |query: String, start: i64, end: i64, step: i64| RangeQuery {
+        query,
+        start,
+        end,
+        step,
+        interval: None,
+        limit: 100,
+        direction: Direction::Backward,
+    };
+    let matrix = |r: querier::QueryResponse| {
+        let QueryData::Matrix(m) = r.data else {
+            panic!("expected a matrix")
+        };
+        m
+    };
+    for (func, grouping) in [
+        ("count_over_time", ""),
+        ("rate", ""),
+        ("bytes_over_time", ""),
+        ("bytes_rate", ""),
+        ("count_over_time", "sum by (pod)"),
+        ("bytes_over_time", "sum"),
+    ] {
+        for (window, step, offset) in [
+            ("5m", 5 * M, ""),
+            ("10m", 5 * M, ""),
+            ("1m", M, " offset 2m"),
+        ] {
+            let inner = |pipeline: &str| {
+                let r = format!(r#"{func}({{job="api"}}{pipeline} [{window}]{offset})"#);
+                if grouping.is_empty() {
+                    r
+                } else {
+                    format!("{grouping} ({r})")
+                }
+            };
+            // the query ending at 17m ends on an entry exactly on the minute
+            let end = if offset.is_empty() { 55 * M } else { 17 * M };
+            let before = storage.read_stats().bytes_fetched;
+            let rolled = q
+                .query_range("t", &range(inner(""), 0, end, step))
+                .await
+                .unwrap();
+            assert_eq!(
+                storage.read_stats().bytes_fetched,
+                before,
+                "{} read segments",
+                inner("")
+            );
+            // `|= ""` keeps every line but makes the query read rows
+            let rows = q
+                .query_range("t", &range(inner(r#" |= """#), 0, end, step))
+                .await
+                .unwrap();
+            assert!(storage.read_stats().bytes_fetched > before);
+            assert_eq!(rolled.stats.lines_processed, rows.stats.lines_processed);
+            let (rolled, rows) = (matrix(rolled), matrix(rows));
+            assert!(!rows.is_empty());
+            assert_eq!(rolled, rows, "{}", inner(""));
+        }
+    }
+    // windows that do not end on whole minutes read rows
+    let before = storage.read_stats().bytes_fetched;
+    q.query_range(
+        "t",
+        &range(
+            r#"count_over_time({job="api"}[5m])"#.into(),
+            30 * S,
+            55 * M,
+            5 * M,
+        ),
+    )
+    .await
+    .unwrap();
+    assert!(storage.read_stats().bytes_fetched > before);
+
+    // a segment overlapping another in time (the same entries flushed twice) makes
+    // the query read rows, which drop the duplicates
+    storage
+        .write_segment("t", vec![data(&b, entries(3 * S, 20 * M, 11 * S, "b"))])
+        .await
+        .unwrap();
+    let query = r#"sum(count_over_time({job="api", pod="b"}[20m]))"#;
+    let before = storage.read_stats().bytes_fetched;
+    let r = q
+        .query_range("t", &range(query.into(), 20 * M, 20 * M, M))
+        .await
+        .unwrap();
+    assert!(storage.read_stats().bytes_fetched > before);
+    let expected = entries(3 * S, 20 * M, 11 * S, "b").len() as f64;
+    let got: Vec<f64> = matrix(r)
+        .iter()
+        .flat_map(|s| s.points.iter().map(|v| v.1))
+        .collect();
+    assert_eq!(got, vec![expected]);
+}

@@ -62,6 +62,21 @@ struct Chunk {
     min_ts: i64,
     max_ts: i64,
     rows: Range<u64>,
+    /// Per-minute counts (empty when the record predates rollups).
+    rollup: Vec<(i64, u64, u64)>,
+}
+
+/// One stream's entries in a time range as rollup points (see
+/// [`crate::index::rollup_point`]), for queries that only count.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamRollup {
+    /// The stream.
+    pub fingerprint: u64,
+    /// `(point, entries, line bytes)`, sorted by point.
+    pub points: Vec<(i64, u64, u64)>,
+    /// `[min_ts, max_ts]` of each segment the points come from, sorted and disjoint:
+    /// another source's entries outside them cannot duplicate these.
+    pub spans: Vec<(i64, i64)>,
 }
 
 struct StreamState {
@@ -122,6 +137,7 @@ impl TenantIndex {
                 min_ts: s.min_ts,
                 max_ts: s.max_ts,
                 rows: s.row_start..s.row_end,
+                rollup: s.rollup.clone(),
             };
             state
                 .streams
@@ -178,6 +194,47 @@ impl TenantIndex {
             .collect();
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
         out
+    }
+
+    /// The rollup points with `start <= point < end` of each of `fingerprints` that has
+    /// data in `[start, end)`. `None` when some needed segment has no rollup or two
+    /// segments of one stream overlap in time (they may hold the same entries twice,
+    /// which only reading the rows can tell).
+    pub fn rollups(&self, fingerprints: &[u64], start: i64, end: i64) -> Option<Vec<StreamRollup>> {
+        let state = self.state.read();
+        let unique: HashSet<u64> = fingerprints.iter().copied().collect();
+        let mut out = Vec::with_capacity(unique.len());
+        for fp in unique {
+            let Some(stream) = state.streams.get(&fp) else {
+                continue;
+            };
+            let mut chunks: Vec<&Chunk> = stream
+                .chunks
+                .iter()
+                .filter(|c| c.min_ts < end && c.max_ts >= start)
+                .collect();
+            if chunks.is_empty() {
+                continue;
+            }
+            chunks.sort_by_key(|c| c.min_ts);
+            if chunks.iter().any(|c| c.rollup.is_empty())
+                || chunks.windows(2).any(|w| w[1].min_ts <= w[0].max_ts)
+            {
+                return None;
+            }
+            let points = chunks
+                .iter()
+                .flat_map(|c| c.rollup.iter())
+                .filter(|p| p.0 >= start && p.0 < end)
+                .copied()
+                .collect();
+            out.push(StreamRollup {
+                fingerprint: fp,
+                points,
+                spans: chunks.iter().map(|c| (c.min_ts, c.max_ts)).collect(),
+            });
+        }
+        Some(out)
     }
 
     /// The segment reads that return the rows of `fingerprints` in `[start, end)`, in

@@ -61,6 +61,28 @@ pub struct IndexStream {
     pub first_row_group: u32,
     /// Last row group holding rows of the stream (inclusive).
     pub last_row_group: u32,
+    /// The stream's entries counted per minute, for queries that only count entries or
+    /// line bytes over minute-aligned windows: `[ts, entries, line bytes]` per point,
+    /// sorted by `ts` (see [`rollup_point`]). Empty in records written before rollups.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rollup: Vec<(i64, u64, u64)>,
+}
+
+/// One minute in nanoseconds: the alignment rollups serve.
+pub const ROLLUP_NANOS: i64 = 60_000_000_000;
+
+/// The rollup point an entry at `ts` is counted in. A window `(a, b]` whose ends are
+/// whole minutes holds either all or none of the entries of a minute `((k-1)m, km]`;
+/// a read of `[start, end)` with whole-minute ends cuts only at `km` itself. So entries
+/// strictly inside a minute share the point `km - 1`, an entry exactly on the boundary
+/// has the point `km`, and a window's count is the sum of the points inside it.
+pub fn rollup_point(ts: i64) -> i64 {
+    let r = ts.rem_euclid(ROLLUP_NANOS);
+    if r == 0 {
+        ts
+    } else {
+        ts - r + ROLLUP_NANOS - 1
+    }
 }
 
 impl IndexRecord {
@@ -177,6 +199,7 @@ mod tests {
                     row_end: 2,
                     first_row_group: 0,
                     last_row_group: 0,
+                    rollup: vec![(59_999_999_999, 1, 4), (60_000_000_000, 1, 6)],
                 },
                 IndexStream {
                     fingerprint: u64::MAX,
@@ -189,9 +212,23 @@ mod tests {
                     row_end: 3,
                     first_row_group: 0,
                     last_row_group: 0,
+                    rollup: Vec::new(),
                 },
             ],
         }
+    }
+
+    #[test]
+    fn rollup_points_group_what_minute_aligned_windows_cannot_tell_apart() {
+        let m = ROLLUP_NANOS;
+        assert_eq!(rollup_point(1), m - 1);
+        assert_eq!(rollup_point(m - 1), m - 1);
+        assert_eq!(rollup_point(m), m);
+        assert_eq!(rollup_point(m + 1), 2 * m - 1);
+        assert_eq!(rollup_point(0), 0);
+        assert_eq!(rollup_point(-1), -1);
+        assert_eq!(rollup_point(-m + 1), -1);
+        assert_eq!(rollup_point(-m), -m);
     }
 
     #[test]

@@ -37,6 +37,7 @@ use logql::LabelMatcher;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
+pub use catalog::StreamRollup;
 use catalog::{Catalog, TenantIndex};
 pub use grams::LiteralQuery;
 use index::IndexRecord;
@@ -177,6 +178,21 @@ impl Storage {
             .try_collect()
             .await?;
         Ok(per_segment.into_iter().flatten().collect())
+    }
+
+    /// The per-minute rollups of the given streams in `[start, end)` (see
+    /// [`catalog::TenantIndex::rollups`]): what a counting query over minute-aligned
+    /// windows needs, without reading a segment. `None` when rows must be read.
+    pub async fn rollups(
+        &self,
+        tenant: &str,
+        fingerprints: &[u64],
+        start: i64,
+        end: i64,
+    ) -> Result<Option<Vec<StreamRollup>>> {
+        let index = self.catalog.tenant(&layout::tenant_part(tenant)?);
+        self.refresh(&index, start, end).await?;
+        Ok(index.rollups(fingerprints, start, end))
     }
 
     /// Loads every index record in the store (at open).

@@ -19,7 +19,7 @@ use datafusion::parquet::file::metadata::{PageIndexPolicy, ParquetMetaDataReader
 use crate::entry::{StreamData, columns, log_schema};
 use crate::error::{Result, StorageError};
 use crate::grams::{FilterBuilder, PageFilters};
-use crate::index::{INDEX_VERSION, IndexRecord, IndexStream};
+use crate::index::{INDEX_VERSION, IndexRecord, IndexStream, rollup_point};
 
 /// Maximum rows per row group: large enough for efficient columnar decoding, small
 /// enough that statistics prune well.
@@ -232,6 +232,7 @@ pub fn encode_segment(
             row_end: row + n,
             first_row_group: row_group_of(row),
             last_row_group: row_group_of(row + n - 1),
+            rollup: rollup(&s.entries),
         });
         row += n;
     }
@@ -250,6 +251,23 @@ pub fn encode_segment(
         record,
         grams,
     }))
+}
+
+/// The per-minute counts of sorted `entries` (see [`crate::index::rollup_point`]).
+fn rollup(entries: &[crate::Entry]) -> Vec<(i64, u64, u64)> {
+    let mut out: Vec<(i64, u64, u64)> = Vec::new();
+    for e in entries {
+        let point = rollup_point(e.ts);
+        let bytes = e.line.len() as u64;
+        match out.last_mut() {
+            Some(last) if last.0 == point => {
+                last.1 += 1;
+                last.2 += bytes;
+            }
+            _ => out.push((point, 1, bytes)),
+        }
+    }
+    out
 }
 
 /// The trigram filters of the `line` page blocks of the segment `data` encoded from
