@@ -87,6 +87,18 @@ impl ParserHints {
         self.required.is_empty() || self.required.iter().any(|r| r == name)
     }
 
+    /// True when a parsed key is certainly not needed: it is a plain name (ASCII
+    /// letters, digits and `_`, not starting with a digit), which sanitizing leaves as
+    /// it is, and no required name equals it. Lets parsers skip sanitizing the keys
+    /// they would drop anyway; `false` sends the key through the full check.
+    pub(crate) fn skips_plain_key(&self, key: &[u8]) -> bool {
+        let plain = key
+            .first()
+            .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+            && key.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_');
+        plain && !self.required.is_empty() && !self.required.iter().any(|r| r.as_bytes() == key)
+    }
+
     /// True when some required name starts with `prefix` (json skips nested objects
     /// that cannot hold one).
     pub fn should_extract_prefix(&self, prefix: &str) -> bool {
@@ -158,6 +170,11 @@ mod tests {
             assert!(h.should_extract(n), "{n}");
         }
         assert!(h.should_extract_prefix("hos") && !h.should_extract_prefix("x"));
+        // plain keys are judged on their bytes; others need sanitizing first
+        assert!(h.skips_plain_key(b"trace_id") && h.skips_plain_key(b"_x"));
+        assert!(!h.skips_plain_key(b"host") && !h.skips_plain_key(b"b"));
+        assert!(!h.skips_plain_key(b"1b") && !h.skips_plain_key(b"b-c"));
+        assert!(!h.skips_plain_key(b""));
     }
 
     #[test]

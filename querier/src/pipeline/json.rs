@@ -117,6 +117,9 @@ fn parse_member(
     match ty {
         ValueType::String | ValueType::Number | ValueType::Boolean => {
             if prefix.is_empty() {
+                if hints.is_some_and(|h| h.skips_plain_key(key)) {
+                    return Ok(());
+                }
                 sanitize_label_key_bytes(key, true, name);
             } else {
                 name.clear();

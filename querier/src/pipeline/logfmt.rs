@@ -361,6 +361,9 @@ impl LogfmtParser {
                 }
                 continue;
             }
+            if hints.is_some_and(|h| h.skips_plain_key(dec.key())) {
+                continue;
+            }
             sanitize_label_key_bytes(dec.key(), true, name);
             if name.is_empty() || hints.is_some_and(|h| !h.should_extract(name)) {
                 continue;
