@@ -19,6 +19,15 @@ fn entry(ts: i64, line: &str) -> Entry {
     }
 }
 
+/// One stream's entries as storage takes them.
+fn stream_data(labels: &LabelSet, entries: Vec<Entry>) -> StreamData {
+    StreamData {
+        labels: labels.clone(),
+        fingerprint: labels.fingerprint(),
+        entries,
+    }
+}
+
 fn lines(r: querier::QueryResponse) -> Vec<(i64, String)> {
     let QueryData::Streams(streams) = r.data else {
         panic!("expected streams")
@@ -54,11 +63,10 @@ async fn reads_ingester_and_storage_and_dedups() {
     storage
         .write_segment(
             "t",
-            vec![StreamData {
-                labels: labels.clone(),
-                fingerprint: labels.fingerprint(),
-                entries: vec![entry(S, "one"), entry(2 * S, "two")],
-            }],
+            vec![stream_data(
+                &labels,
+                vec![entry(S, "one"), entry(2 * S, "two")],
+            )],
         )
         .await
         .unwrap();
@@ -138,21 +146,9 @@ async fn counting_reads_no_lines_yet_drops_duplicates() {
         .write_segment(
             "t",
             vec![
-                StreamData {
-                    labels: dup.clone(),
-                    fingerprint: dup.fingerprint(),
-                    entries: vec![entry(S, "one"), entry(2 * S, "two")],
-                },
-                StreamData {
-                    labels: same_ts.clone(),
-                    fingerprint: same_ts.fingerprint(),
-                    entries: vec![entry(S, "a"), entry(S, "b")],
-                },
-                StreamData {
-                    labels: solo.clone(),
-                    fingerprint: solo.fingerprint(),
-                    entries: solo_entries,
-                },
+                stream_data(&dup, vec![entry(S, "one"), entry(2 * S, "two")]),
+                stream_data(&same_ts, vec![entry(S, "a"), entry(S, "b")]),
+                stream_data(&solo, solo_entries),
             ],
         )
         .await
@@ -273,14 +269,7 @@ async fn literal_filters_skip_pages_that_cannot_match() {
         })
         .collect();
     storage
-        .write_segment(
-            "t",
-            vec![StreamData {
-                labels: labels.clone(),
-                fingerprint: labels.fingerprint(),
-                entries,
-            }],
-        )
+        .write_segment("t", vec![stream_data(&labels, entries)])
         .await
         .unwrap();
     let q = Querier::new(storage.clone(), ingester, QueryLimits::default());
@@ -361,17 +350,12 @@ async fn counting_queries_use_rollups_and_match_the_row_path() {
     first.dedup_by_key(|e| e.ts);
     let a = stream("api", "a");
     let b = stream("api", "b");
-    let data = |labels: &LabelSet, entries: Vec<Entry>| StreamData {
-        labels: labels.clone(),
-        fingerprint: labels.fingerprint(),
-        entries,
-    };
     storage
         .write_segment(
             "t",
             vec![
-                data(&a, first),
-                data(&b, entries(3 * S, 20 * M, 11 * S, "b")),
+                stream_data(&a, first),
+                stream_data(&b, entries(3 * S, 20 * M, 11 * S, "b")),
             ],
         )
         .await
@@ -380,7 +364,7 @@ async fn counting_queries_use_rollups_and_match_the_row_path() {
     storage
         .write_segment(
             "t",
-            vec![data(&a, entries(20 * M + S, 40 * M, 13 * S, "a2"))],
+            vec![stream_data(&a, entries(20 * M + S, 40 * M, 13 * S, "a2"))],
         )
         .await
         .unwrap();
@@ -481,7 +465,10 @@ async fn counting_queries_use_rollups_and_match_the_row_path() {
     // a segment overlapping another in time (the same entries flushed twice) makes
     // the query read rows, which drop the duplicates
     storage
-        .write_segment("t", vec![data(&b, entries(3 * S, 20 * M, 11 * S, "b"))])
+        .write_segment(
+            "t",
+            vec![stream_data(&b, entries(3 * S, 20 * M, 11 * S, "b"))],
+        )
         .await
         .unwrap();
     let query = r#"sum(count_over_time({job="api", pod="b"}[20m]))"#;
