@@ -3,10 +3,13 @@
 //!
 //! Loki's order: by timestamp in the query direction; entries sharing a timestamp are
 //! ordered by stream labels, and inside one stream keep push order forward and reverse
-//! push order backward. Each stream contributes at most `limit` candidates, so the global
-//! cut only sorts `streams * limit` entries at most.
+//! push order backward. Without an interval the entries of all streams are taken in
+//! query order, a round of them at a time (each round's per-stream runs through the
+//! pipeline in parallel), until `limit` survivors sort before everything not yet looked
+//! at: a limited query parses about `limit / match rate` lines instead of up to `limit`
+//! per stream. With an interval every entry is a candidate.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BinaryHeap};
 
 use logql::LabelSet;
 use rayon::prelude::*;
@@ -35,26 +38,25 @@ pub(crate) fn eval_logs(
         return Vec::new();
     }
     let interval = interval.filter(|i| *i > 0);
-    // with an interval, entries a stream contributes may be skipped later: no pre-cut
-    let per_stream = if interval.is_some() {
-        usize::MAX
-    } else {
-        limit
-    };
     let metadata_pipeline = MetadataPipeline::new(pipeline);
     let pipeline = pipeline.filter(|p| !p.is_filter_only());
-    let mut cands: Vec<Candidate> = fetched
-        .streams
-        .par_iter()
-        .flat_map_iter(|s| {
-            let p = if fetched.has_metadata(s) {
-                metadata_pipeline.get()
-            } else {
-                pipeline
-            };
-            stream_candidates(fetched, s, p, per_stream, direction)
-        })
-        .collect();
+    let pick = |s: &StreamRows| {
+        if fetched.has_metadata(s) {
+            metadata_pipeline.get()
+        } else {
+            pipeline
+        }
+    };
+    let mut cands: Vec<Candidate> = if interval.is_some() {
+        // entries a stream contributes may be skipped later: every one is a candidate
+        fetched
+            .streams
+            .par_iter()
+            .flat_map_iter(|s| run_candidates(fetched, s, pick(s), 0..s.ts.len(), direction))
+            .collect()
+    } else {
+        merged_candidates(fetched, &pick, limit, direction)
+    };
     match direction {
         Direction::Forward => cands.sort_by(|a, b| {
             a.ts.cmp(&b.ts)
@@ -93,46 +95,101 @@ pub(crate) fn eval_logs(
         .collect()
 }
 
-/// The first `limit` entries of one stream in query direction that survive the pipeline.
-fn stream_candidates(
+/// Entries in query order across all streams, a round at a time, until `limit` of them
+/// survive the pipeline with a timestamp strictly before (in query order) every entry
+/// not yet looked at; ties at the boundary are all looked at, so the final sort decides
+/// them as usual.
+fn merged_candidates<'p>(
     fetched: &Fetched,
-    stream: &StreamRows,
-    pipeline: Option<&Pipeline>,
+    pick: &(dyn Fn(&StreamRows) -> Option<&'p Pipeline> + Sync),
     limit: usize,
     direction: Direction,
 ) -> Vec<Candidate> {
-    let n = stream.ts.len();
-    let order: Box<dyn Iterator<Item = usize>> = match direction {
-        Direction::Forward => Box::new(0..n),
-        Direction::Backward => Box::new((0..n).rev()),
+    let streams = &fetched.streams;
+    // position in query order of each stream's next entry
+    let mut done = vec![0usize; streams.len()];
+    let ts_at = |s: usize, k: usize| {
+        let st = &streams[s];
+        match direction {
+            Direction::Forward => st.ts[k],
+            Direction::Backward => st.ts[st.ts.len() - 1 - k],
+        }
     };
-    let mut out = Vec::with_capacity(limit.min(n));
-    let limit = limit.min(n);
-    match pipeline {
-        None => {
-            for i in order.take(limit) {
-                out.push(Candidate {
-                    ts: stream.ts[i],
-                    seq: i,
-                    labels: stream.labels.clone(),
-                    line: fetched.line(stream, i).to_string(),
-                });
+    // max-heap on a key that grows in query order's reverse: newest first backward
+    let key = |ts: i64| match direction {
+        Direction::Forward => !ts,
+        Direction::Backward => ts,
+    };
+    let mut heap: BinaryHeap<(i64, usize)> = (0..streams.len())
+        .filter(|&s| !streams[s].ts.is_empty())
+        .map(|s| (key(ts_at(s, 0)), s))
+        .collect();
+    let round = limit.max(4096);
+    let mut out: Vec<Candidate> = Vec::new();
+    while !heap.is_empty() {
+        // the next `round` entries in query order, as a run per stream
+        let mut upto = done.clone();
+        let mut last_key = i64::MIN;
+        for _ in 0..round {
+            let Some((k, s)) = heap.pop() else { break };
+            last_key = k;
+            upto[s] += 1;
+            if upto[s] < streams[s].ts.len() {
+                heap.push((key(ts_at(s, upto[s])), s));
             }
         }
-        Some(p) => {
-            let mut sp = p.for_stream(&stream.labels);
-            for i in order {
+        let runs: Vec<(usize, usize, usize)> = (0..streams.len())
+            .filter(|&s| upto[s] > done[s])
+            .map(|s| (s, done[s], upto[s]))
+            .collect();
+        out.par_extend(runs.into_par_iter().flat_map_iter(|(s, from, to)| {
+            run_candidates(fetched, &streams[s], pick(&streams[s]), from..to, direction)
+        }));
+        done = upto;
+        // everything not looked at sorts at or after `last_key`
+        let settled = out.iter().filter(|c| key(c.ts) > last_key).count();
+        if settled >= limit {
+            break;
+        }
+    }
+    out
+}
+
+/// The entries at query-order positions `positions` of one stream that survive the
+/// pipeline (a fresh per-stream pipeline state: stages keep none across entries).
+fn run_candidates(
+    fetched: &Fetched,
+    stream: &StreamRows,
+    pipeline: Option<&Pipeline>,
+    positions: std::ops::Range<usize>,
+    direction: Direction,
+) -> Vec<Candidate> {
+    let n = stream.ts.len();
+    let index = |k: usize| match direction {
+        Direction::Forward => k,
+        Direction::Backward => n - 1 - k,
+    };
+    let mut out = Vec::new();
+    let mut sp = pipeline.map(|p| p.for_stream(&stream.labels));
+    for k in positions {
+        let i = index(k);
+        let line = fetched.line(stream, i);
+        match sp.as_mut() {
+            None => out.push(Candidate {
+                ts: stream.ts[i],
+                seq: i,
+                labels: stream.labels.clone(),
+                line: line.to_string(),
+            }),
+            Some(sp) => {
                 let meta = fetched.metadata(stream, i);
-                if let Some(e) = sp.process(stream.ts[i], fetched.line(stream, i), &meta) {
+                if let Some(e) = sp.process(stream.ts[i], line, &meta) {
                     out.push(Candidate {
                         ts: stream.ts[i],
                         seq: i,
                         labels: e.labels,
                         line: e.line.into_owned(),
                     });
-                    if out.len() >= limit {
-                        break;
-                    }
                 }
             }
         }

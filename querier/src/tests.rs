@@ -251,3 +251,67 @@ fn label_apis_merge_sources() {
         vec!["a".to_string(), "b".to_string()]
     );
 }
+
+/// A limited log query whose pipeline keeps few lines reads many rounds of entries in
+/// global time order; its answer equals sorting every surviving entry (ties across
+/// streams included) and cutting at the limit.
+#[test]
+fn limited_log_queries_stop_after_enough_survivors_in_time_order() {
+    let src = MemorySource::new();
+    let jobs = ["a", "b", "c", "d", "e"];
+    let mut all: Vec<(i64, String, usize, String)> = Vec::new();
+    for (j, job) in jobs.iter().enumerate() {
+        let entries: Vec<Entry> = (0..3000i64)
+            .map(|i| {
+                // timestamps shared across streams: ties at every second
+                let ts = (i / 3 + j as i64 % 2) * S;
+                let level = if (i + j as i64) % 23 == 0 {
+                    "error"
+                } else {
+                    "info"
+                };
+                entry(ts, &format!("n={i} level={level}"))
+            })
+            .collect();
+        src.push("t", &labels(&[("job", job)]), &entries).unwrap();
+        for (seq, e) in entries.iter().enumerate() {
+            if e.line.ends_with("level=error") {
+                all.push((e.ts, job.to_string(), seq, e.line.clone()));
+            }
+        }
+    }
+    let q = Querier::with_sources(vec![Arc::new(src)], QueryLimits::default());
+    let logql::ast::Expr::Log(log) =
+        logql::parse_expr(r#"{job=~".+"} | logfmt | level="error""#).unwrap()
+    else {
+        panic!("not a log query")
+    };
+    for (dir, limit) in [
+        (Direction::Backward, 100u32),
+        (Direction::Forward, 100),
+        (Direction::Backward, 5000),
+    ] {
+        let mut want = all.clone();
+        match dir {
+            Direction::Backward => want.sort_by(|a, b| {
+                b.0.cmp(&a.0)
+                    .then_with(|| a.1.cmp(&b.1))
+                    .then_with(|| b.2.cmp(&a.2))
+            }),
+            Direction::Forward => want.sort_by(|a, b| {
+                a.0.cmp(&b.0)
+                    .then_with(|| a.1.cmp(&b.1))
+                    .then_with(|| a.2.cmp(&b.2))
+            }),
+        }
+        want.truncate(limit as usize);
+        // logfmt adds `level` and `n` to the labels: every entry is its own stream,
+        // streams sorted by labels (job, level, n as text)
+        let n_of = |line: &str| line.split(' ').next().unwrap_or("").to_string();
+        want.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| n_of(&a.3).cmp(&n_of(&b.3))));
+        let expected: Vec<(String, Vec<(i64, String)>)> =
+            want.into_iter().map(|w| (w.1, vec![(w.0, w.3)])).collect();
+        let got = log_entries(&q, &log, 0, 10_000 * S, limit, dir);
+        assert_eq!(got, expected, "{dir:?} limit {limit}");
+    }
+}
