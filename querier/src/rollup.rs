@@ -28,8 +28,11 @@ use crate::source::{LogSource, SourceKind};
 /// Weighted samples for one range aggregation, and the entries and bytes they stand
 /// for (the query's processed lines and bytes).
 pub(crate) struct RollupInput {
+    /// Per stream, its weighted samples.
     pub series: Vec<WeightedSeries>,
+    /// Entries the samples stand for.
     pub lines: u64,
+    /// Line bytes of those entries.
     pub bytes: u64,
 }
 
