@@ -28,6 +28,23 @@ fn stream_data(labels: &LabelSet, entries: Vec<Entry>) -> StreamData {
     }
 }
 
+/// A range query with limit 100 (no interval).
+fn range_query(
+    query: &str,
+    (start, end, step): (i64, i64, i64),
+    direction: Direction,
+) -> RangeQuery {
+    RangeQuery {
+        query: query.into(),
+        start,
+        end,
+        step,
+        interval: None,
+        limit: 100,
+        direction,
+    }
+}
+
 fn lines(r: querier::QueryResponse) -> Vec<(i64, String)> {
     let QueryData::Streams(streams) = r.data else {
         panic!("expected streams")
@@ -85,15 +102,7 @@ async fn reads_ingester_and_storage_and_dedups() {
     let r = q
         .query_range(
             "t",
-            &RangeQuery {
-                query: r#"{job="api"}"#.into(),
-                start: 0,
-                end: 10 * S,
-                step: S,
-                interval: None,
-                limit: 100,
-                direction: Direction::Forward,
-            },
+            &range_query(r#"{job="api"}"#, (0, 10 * S, S), Direction::Forward),
         )
         .await
         .unwrap();
@@ -235,15 +244,11 @@ async fn ingester_filters_lines_while_reading_and_counts_all_scanned() {
     let r = q
         .query_range(
             "t",
-            &RangeQuery {
-                query: r#"{job="api"} |= "needle" != "nothing""#.into(),
-                start: 0,
-                end: 20 * S,
-                step: S,
-                interval: None,
-                limit: 100,
-                direction: Direction::Forward,
-            },
+            &range_query(
+                r#"{job="api"} |= "needle" != "nothing""#,
+                (0, 20 * S, S),
+                Direction::Forward,
+            ),
         )
         .await
         .unwrap();
@@ -273,15 +278,7 @@ async fn literal_filters_skip_pages_that_cannot_match() {
         .await
         .unwrap();
     let q = Querier::new(storage.clone(), ingester, QueryLimits::default());
-    let range = |query: &str| RangeQuery {
-        query: query.into(),
-        start: 0,
-        end: 700 * S,
-        step: 700 * S,
-        interval: None,
-        limit: 100,
-        direction: Direction::Backward,
-    };
+    let range = |query: &str| range_query(query, (0, 700 * S, 700 * S), Direction::Backward);
     let expected = vec![(
         59_001 * S / 100,
         "GET /x 59001 needle-7f3a9c found".to_string(),
@@ -386,14 +383,8 @@ async fn counting_queries_use_rollups_and_match_the_row_path() {
         .await
         .unwrap();
     let q = Querier::new(storage.clone(), ingester, QueryLimits::default());
-    let range = |query: String, start: i64, end: i64, step: i64| RangeQuery {
-        query,
-        start,
-        end,
-        step,
-        interval: None,
-        limit: 100,
-        direction: Direction::Backward,
+    let range = |query: String, start: i64, end: i64, step: i64| {
+        range_query(&query, (start, end, step), Direction::Backward)
     };
     let matrix = |r: querier::QueryResponse| {
         let QueryData::Matrix(m) = r.data else {
