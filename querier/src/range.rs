@@ -28,27 +28,20 @@ pub(crate) struct RangeInput {
     /// Instead of `fetched`, for counting functions over a bare selector at
     /// minute-aligned windows: per stream, samples standing for several entries each
     /// (their count, or their line bytes), from storage rollups and ingester rows.
-    pub weighted: Option<Vec<WeightedSeries>>,
-}
-
-/// One stream's weighted samples (see [`RangeInput::weighted`]).
-pub(crate) struct WeightedSeries {
-    /// The stream's labels.
-    pub labels: LabelSet,
-    /// Sample timestamps, ascending.
-    pub ts: Vec<i64>,
-    /// What each sample adds to a window holding it.
-    pub vals: Vec<f64>,
+    pub weighted: Option<Vec<SampleSeries>>,
 }
 
 /// The label Loki sets when a pipeline stage fails.
 pub(crate) const ERROR_LABEL: &str = "__error__";
 
 /// Samples of one series, sorted by time.
-struct SampleSeries {
-    labels: LabelSet,
-    ts: Vec<i64>,
-    vals: Vec<f64>,
+pub(crate) struct SampleSeries {
+    /// The series' labels.
+    pub labels: LabelSet,
+    /// Sample timestamps, ascending.
+    pub ts: Vec<i64>,
+    /// Sample values (for weighted samples: what each adds to a window holding it).
+    pub vals: Vec<f64>,
 }
 
 /// Evaluates a range aggregation at every step, its series reduced to `grouping`: the
@@ -62,10 +55,10 @@ pub(crate) fn eval_range(
     allow_errors: bool,
 ) -> Result<Vec<SeriesVals>> {
     let grouping = unwrap_grouping(agg, grouping);
-    if let Some(weighted) = &input.weighted {
-        return Ok(weighted_windows(agg, grouping.as_ref(), weighted, steps));
-    }
-    let series = samples(agg, grouping.as_ref(), input);
+    let series = match &input.weighted {
+        Some(weighted) => group_weighted(weighted, grouping.as_ref()),
+        None => samples(agg, grouping.as_ref(), input),
+    };
     if agg.op == RangeOp::Absent {
         let all: Vec<SampleSeries> = series.into_values().flatten().collect();
         return Ok(absent(agg, &all, steps));
@@ -75,7 +68,7 @@ pub(crate) fn eval_range(
         .into_par_iter()
         .map(|(labels, parts)| {
             let vals = if additive {
-                additive_windows(agg, &parts, steps, false)
+                additive_windows(agg, &parts, steps, input.weighted.is_some())
             } else {
                 windows(agg, &merge_parts(parts), steps)
             };
@@ -323,14 +316,12 @@ fn merge_parts(mut parts: Vec<SampleSeries>) -> SampleSeries {
     }
 }
 
-/// Series of an additive function over weighted samples (see [`RangeInput::weighted`]):
-/// grouped like [`samples`] does, each window the sum of the weights inside it.
-fn weighted_windows(
-    agg: &RangeAggregation,
+/// Weighted samples (see [`RangeInput::weighted`]) grouped like [`samples`] groups
+/// entries' samples; only additive functions take weighted input.
+fn group_weighted(
+    weighted: &[SampleSeries],
     grouping: Option<&Grouping>,
-    weighted: &[WeightedSeries],
-    steps: &Steps,
-) -> Vec<SeriesVals> {
+) -> HashMap<LabelSet, Vec<SampleSeries>> {
     let mut series: HashMap<LabelSet, Vec<SampleSeries>> = HashMap::new();
     for w in weighted {
         let labels = grouped(w.labels.clone(), grouping);
@@ -343,16 +334,7 @@ fn weighted_windows(
                 vals: w.vals.clone(),
             });
     }
-    let mut out: Vec<SeriesVals> = series
-        .into_par_iter()
-        .map(|(labels, parts)| SeriesVals {
-            labels,
-            vals: additive_windows(agg, &parts, steps, true),
-        })
-        .filter(SeriesVals::has_any)
-        .collect();
-    out.sort_by(|a, b| a.labels.cmp(&b.labels));
-    out
+    series
 }
 
 /// The value at every step of an additive function over the union of `parts`: the

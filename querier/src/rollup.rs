@@ -22,18 +22,33 @@ use storage::index::ROLLUP_NANOS;
 use crate::Result;
 use crate::fetch::{self, Resolved};
 use crate::matrix::Steps;
-use crate::range::WeightedSeries;
+use crate::range::SampleSeries;
 use crate::source::{LogSource, SourceKind};
 
 /// Weighted samples for one range aggregation, and the entries and bytes they stand
 /// for (the query's processed lines and bytes).
 pub(crate) struct RollupInput {
     /// Per stream, its weighted samples.
-    pub series: Vec<WeightedSeries>,
+    pub series: Vec<SampleSeries>,
     /// Entries the samples stand for.
     pub lines: u64,
     /// Line bytes of those entries.
     pub bytes: u64,
+}
+
+impl RollupInput {
+    /// Rollup points as samples (their entries, or their line bytes), counted into
+    /// the processed lines and bytes.
+    fn samples_of(&mut self, points: &[(i64, u64, u64)], bytes: bool) -> Vec<(i64, f64)> {
+        points
+            .iter()
+            .map(|&(t, n, b)| {
+                self.lines += n;
+                self.bytes += b;
+                (t, if bytes { b as f64 } else { n as f64 })
+            })
+            .collect()
+    }
 }
 
 /// True when `agg` evaluated at `steps` can be answered from rollups: a counting
@@ -123,15 +138,11 @@ pub(crate) async fn read(
                 return Ok(None);
             }
             let mut merged: Vec<(i64, f64)> = ts.into_iter().zip(vals).collect();
-            merged.extend(r.points.iter().map(|&(t, n, b)| {
-                out.lines += n;
-                out.bytes += b;
-                (t, if bytes { b as f64 } else { n as f64 })
-            }));
+            merged.extend(out.samples_of(&r.points, bytes));
             merged.sort_by_key(|p| p.0);
             (ts, vals) = merged.into_iter().unzip();
         }
-        out.series.push(WeightedSeries {
+        out.series.push(SampleSeries {
             labels: s.labels.clone(),
             ts,
             vals,
@@ -144,15 +155,8 @@ pub(crate) async fn read(
         let Some(labels) = resolved.labels_of(fp) else {
             continue;
         };
-        let mut ts = Vec::with_capacity(r.points.len());
-        let mut vals = Vec::with_capacity(r.points.len());
-        for &(t, n, b) in &r.points {
-            out.lines += n;
-            out.bytes += b;
-            ts.push(t);
-            vals.push(if bytes { b as f64 } else { n as f64 });
-        }
-        out.series.push(WeightedSeries {
+        let (ts, vals) = out.samples_of(&r.points, bytes).into_iter().unzip();
+        out.series.push(SampleSeries {
             labels: labels.clone(),
             ts,
             vals,
