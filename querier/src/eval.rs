@@ -60,18 +60,14 @@ impl Evaluator {
     fn eval_inner(&mut self, expr: &MetricExpr, allow_errors: bool) -> Result<Value> {
         let steps = self.steps;
         Ok(match expr {
-            MetricExpr::Range(r) => {
-                Value::Vector(self.eval_range(r, r.grouping.as_ref(), allow_errors)?)
-            }
+            MetricExpr::Range(r) => Value::Vector(self.eval_range(r, allow_errors)?),
             MetricExpr::Vector(v) => {
                 let allow = allow_errors
                     || v.grouping
                         .as_ref()
                         .is_some_and(|g| !g.without && g.labels.iter().any(|l| l == ERROR_LABEL));
                 let inner = match pushdown_grouping(v) {
-                    Some((r, grouping)) => {
-                        Value::Vector(self.eval_range(r, Some(&grouping), allow)?)
-                    }
+                    Some((r, _)) => Value::Vector(self.eval_range(r, allow)?),
                     None => self.eval_inner(&v.expr, allow)?,
                 };
                 let inner = match inner {
@@ -103,13 +99,9 @@ impl Evaluator {
 }
 
 impl Evaluator {
-    /// Evaluates the range aggregation `r` (the next input) grouped by `grouping`.
-    fn eval_range(
-        &mut self,
-        r: &RangeAggregation,
-        grouping: Option<&Grouping>,
-        allow_errors: bool,
-    ) -> Result<Vec<SeriesVals>> {
+    /// Evaluates the range aggregation `r` over the next input (its samples grouped as
+    /// [`range_aggregations`] said).
+    fn eval_range(&mut self, r: &RangeAggregation, allow_errors: bool) -> Result<Vec<SeriesVals>> {
         let input = self.inputs.next().ok_or_else(|| {
             crate::QueryError::Internal("missing input of a range aggregation".into())
         })?;
@@ -117,7 +109,7 @@ impl Evaluator {
             || r.grouping
                 .as_ref()
                 .is_some_and(|g| !g.without && g.labels.iter().any(|l| l == ERROR_LABEL));
-        eval_range(r, grouping, &input, &self.steps, allow)
+        eval_range(r, input, &self.steps, allow)
     }
 }
 

@@ -120,6 +120,11 @@ impl Resolved {
         &self.per_source
     }
 
+    /// Number of streams.
+    pub(crate) fn len(&self) -> usize {
+        self.labels.len()
+    }
+
     /// The labels of the stream `fp`.
     pub(crate) fn labels_of(&self, fp: u64) -> Option<&LabelSet> {
         self.labels.get(&fp)
@@ -133,12 +138,63 @@ impl Resolved {
         }
     }
 
+    /// The streams as groups a reader can hold one at a time (see [`StreamGroups`]).
+    pub(crate) fn into_groups(self) -> StreamGroups {
+        StreamGroups {
+            resolved: self,
+            taken: 0,
+        }
+    }
+
     /// Keeps only the streams whose fingerprint satisfies `keep` (sharding).
     pub(crate) fn retain(&mut self, keep: impl Fn(u64) -> bool) {
         self.labels.retain(|fp, _| keep(*fp));
         for fps in &mut self.per_source {
             fps.retain(|fp| keep(*fp));
         }
+    }
+}
+
+/// Resolved streams handed out a group at a time, in fingerprint order (the order of a
+/// segment's rows, so consecutive groups share at most the pages at their edges).
+pub(crate) struct StreamGroups {
+    resolved: Resolved,
+    /// Streams handed out so far.
+    taken: usize,
+}
+
+impl StreamGroups {
+    /// Streams not handed out yet.
+    pub(crate) fn remaining(&self) -> usize {
+        self.resolved.labels.len() - self.taken
+    }
+
+    /// The next (at most) `size` streams; `None` when all were handed out.
+    pub(crate) fn next_group(&mut self, size: usize) -> Option<Resolved> {
+        if self.remaining() == 0 {
+            return None;
+        }
+        let labels: BTreeMap<u64, LabelSet> = self
+            .resolved
+            .labels
+            .iter()
+            .skip(self.taken)
+            .take(size.max(1))
+            .map(|(fp, l)| (*fp, l.clone()))
+            .collect();
+        self.taken += labels.len();
+        let per_source = self
+            .resolved
+            .per_source
+            .iter()
+            .map(|fps| {
+                fps.iter()
+                    .copied()
+                    .filter(|fp| labels.contains_key(fp))
+                    .collect()
+            })
+            .collect();
+        Some(Resolved { labels, per_source })
     }
 }
 

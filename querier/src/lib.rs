@@ -359,16 +359,40 @@ impl Querier {
         &self,
         tenant: &str,
         log: &LogExpr,
-        (start, end): (i64, i64),
+        window: (i64, i64),
         pipeline: Option<Pipeline>,
         shard: Option<Shard>,
         lines: bool,
     ) -> Result<(Fetched, Option<Pipeline>)> {
+        let resolved = self.resolve(tenant, log, window, shard).await?;
+        self.fetch_resolved(tenant, resolved, window, pipeline, lines)
+            .await
+    }
+
+    /// The streams of a selector with data in `[start, end)`, within `shard`.
+    async fn resolve(
+        &self,
+        tenant: &str,
+        log: &LogExpr,
+        (start, end): (i64, i64),
+        shard: Option<Shard>,
+    ) -> Result<fetch::Resolved> {
         let mut resolved = fetch::resolve(&self.sources, tenant, &log.selector, start, end).await?;
         if let Some(shard) = shard {
             resolved.retain(|fp| shard.contains(fp));
         }
-        let window = (start, end);
+        Ok(resolved)
+    }
+
+    /// [`Self::fetch`] over already resolved streams.
+    async fn fetch_resolved(
+        &self,
+        tenant: &str,
+        resolved: fetch::Resolved,
+        window: (i64, i64),
+        pipeline: Option<Pipeline>,
+        lines: bool,
+    ) -> Result<(Fetched, Option<Pipeline>)> {
         let (fetched, pipeline, resolved) = self
             .read_assembled(tenant, resolved, window, pipeline, lines)
             .await?;
@@ -428,47 +452,55 @@ impl Querier {
                 compile(&r.range.log, r.range.unwrap.as_ref())?.map(|p| p.with_hints(hints));
             let start = steps.start - r.range.range - r.range.offset;
             let end = steps.end() - r.range.offset + i64::from(part.through_end);
+            let window = (start, end);
+            let resolved = self
+                .resolve(tenant, &r.range.log, window, part.shard)
+                .await?;
             if rollup::eligible(r, &steps) {
                 let bytes = matches!(r.op, RangeOp::Bytes | RangeOp::BytesRate);
-                let mut resolved =
-                    fetch::resolve(&self.sources, tenant, &r.range.log.selector, start, end)
-                        .await?;
-                if let Some(shard) = part.shard {
-                    resolved.retain(|fp| shard.contains(fp));
-                }
-                if let Some(input) =
-                    rollup::read(&self.sources, tenant, &resolved, (start, end), bytes).await?
+                if let Some(rolled) =
+                    rollup::read(&self.sources, tenant, &resolved, window, bytes).await?
                 {
-                    stats.lines_processed += input.lines;
-                    stats.bytes_processed += input.bytes;
-                    inputs.push(RangeInput {
-                        fetched: Fetched::default(),
-                        pipeline: None,
-                        weighted: Some(input.series),
-                    });
+                    stats.lines_processed += rolled.lines;
+                    stats.bytes_processed += rolled.bytes;
+                    inputs.push(RangeInput::from_rollups(
+                        r,
+                        grouping.as_ref(),
+                        rolled.series,
+                    ));
                     continue;
                 }
             }
             // counting functions over a bare selector never look at a line
             let lines = pipeline.is_some()
                 || !matches!(r.op, RangeOp::Count | RangeOp::Rate | RangeOp::Absent);
-            let (fetched, pipeline) = self
-                .fetch(
-                    tenant,
-                    &r.range.log,
-                    (start, end),
-                    pipeline,
-                    part.shard,
-                    lines,
-                )
+            let mut input = RangeInput::default();
+            let mut pipeline = pipeline;
+            // a group of streams at a time: only its entries are in memory, then only
+            // their samples; later groups are sized by the bytes per stream seen so far
+            let mut groups = resolved.into_groups();
+            let (mut streams_read, mut bytes_read) = (0u64, 0u64);
+            let mut size = FIRST_READ_GROUP_STREAMS;
+            while let Some(group) = groups.next_group(size) {
+                streams_read += group.len() as u64;
+                let (fetched, p) = self
+                    .fetch_resolved(tenant, group, window, pipeline, lines)
+                    .await?;
+                stats.lines_processed += fetched.lines_read;
+                stats.bytes_processed += fetched.bytes_read;
+                bytes_read += fetched.bytes_read;
+                let (agg, grouping) = (r.clone(), grouping.clone());
+                (input, pipeline) = cpu(move || {
+                    input.add_entries(&agg, grouping.as_ref(), &fetched, p.as_ref());
+                    Ok((input, p))
+                })
                 .await?;
-            stats.lines_processed += fetched.lines_read;
-            stats.bytes_processed += fetched.bytes_read;
-            inputs.push(RangeInput {
-                fetched,
-                pipeline,
-                weighted: None,
-            });
+                let per_stream = (bytes_read / streams_read.max(1)).max(1);
+                size = usize::try_from(READ_GROUP_BYTES / per_stream)
+                    .unwrap_or(usize::MAX)
+                    .max(1);
+            }
+            inputs.push(input);
         }
         let order = value_order(&expr);
         let value = cpu(move || Evaluator::new(inputs, steps).eval(&expr)).await?;
@@ -486,6 +518,15 @@ impl Querier {
         Ok(())
     }
 }
+
+/// Raw line bytes a metric query reads and turns into samples at once (a group of
+/// streams, see [`fetch::StreamGroups`]). What one read holds in memory is about 2.5x its
+/// raw bytes (fetched pages, decoded lines, filtered copies), and a querier runs
+/// `max_concurrent` (4) reads: 24 MiB keeps that near 256 MiB.
+const READ_GROUP_BYTES: u64 = 24 << 20;
+
+/// Streams in a metric query's first read group, before bytes per stream are known.
+pub(crate) const FIRST_READ_GROUP_STREAMS: usize = 8;
 
 /// Compiles the pipeline of a selector; `None` when there is nothing to run.
 fn compile(log: &LogExpr, unwrap: Option<&logql::ast::Unwrap>) -> Result<Option<Pipeline>> {

@@ -18,17 +18,66 @@ use crate::matrix::{SeriesVals, Steps, group_labels};
 use crate::pipeline::{ERROR_DETAILS_LABEL, Pipeline};
 use crate::{QueryError, Result};
 
-/// The input of one range aggregation: its fetched streams and compiled pipeline, or
-/// its weighted samples.
+/// The input of one range aggregation: its samples, grouped as the evaluation needs
+/// them. Samples are taken as the entries are read (a group of streams at a time), so
+/// the entries themselves need not all be in memory at once.
+#[derive(Default)]
 pub(crate) struct RangeInput {
-    /// Entries of `[first step - offset - range, last step - offset)`.
-    pub fetched: Fetched,
-    /// The pipeline, `None` when the query has no stages and no unwrap.
-    pub pipeline: Option<Pipeline>,
-    /// Instead of `fetched`, for counting functions over a bare selector at
-    /// minute-aligned windows: per stream, samples standing for several entries each
-    /// (their count, or their line bytes), from storage rollups and ingester rows.
-    pub weighted: Option<Vec<SampleSeries>>,
+    /// Per grouped label set, the series each stream (or parser key) contributed, with
+    /// that stream's labels: parts are evaluated in stream label order, whatever order
+    /// the streams were read in (ties between streams at one timestamp resolve alike).
+    series: HashMap<LabelSet, Vec<(LabelSet, SampleSeries)>>,
+    /// The samples stand for several entries each (storage rollups: their count, or
+    /// their line bytes), for counting functions over a bare selector at
+    /// minute-aligned windows.
+    weighted: bool,
+}
+
+impl RangeInput {
+    /// Rollup samples per stream (each standing for several entries), grouped for
+    /// `agg` under the pushed-down `grouping`.
+    pub fn from_rollups(
+        agg: &RangeAggregation,
+        grouping: Option<&Grouping>,
+        streams: Vec<SampleSeries>,
+    ) -> Self {
+        let grouping = unwrap_grouping(agg, grouping);
+        let mut input = Self {
+            series: HashMap::new(),
+            weighted: true,
+        };
+        for mut s in streams {
+            let stream = std::mem::take(&mut s.labels);
+            s.labels = grouped(stream.clone(), grouping.as_ref());
+            input.add(stream, s);
+        }
+        input
+    }
+
+    /// Adds the samples of the `fetched` entries run through `pipeline`, grouped for
+    /// `agg` under the pushed-down `grouping`. CPU work: call from a rayon context.
+    pub fn add_entries(
+        &mut self,
+        agg: &RangeAggregation,
+        grouping: Option<&Grouping>,
+        fetched: &Fetched,
+        pipeline: Option<&Pipeline>,
+    ) {
+        let grouping = unwrap_grouping(agg, grouping);
+        let per_stream = samples(agg, grouping.as_ref(), fetched, pipeline);
+        for (stream, parts) in fetched.streams.iter().zip(per_stream) {
+            for s in parts {
+                self.add(stream.labels.clone(), s);
+            }
+        }
+    }
+
+    fn add(&mut self, stream: LabelSet, s: SampleSeries) {
+        self.series
+            .entry(s.labels.clone())
+            .or_default()
+            .push((stream, s));
+    }
 }
 
 /// The label Loki sets when a pipeline stage fails.
@@ -44,21 +93,21 @@ pub(crate) struct SampleSeries {
     pub vals: Vec<f64>,
 }
 
-/// Evaluates a range aggregation at every step, its series reduced to `grouping`: the
-/// aggregation's own `by`/`without`, or the one an enclosing `sum` pushes down
-/// ([`pushdown_grouping`]).
+/// Evaluates a range aggregation at every step over its grouped samples.
 pub(crate) fn eval_range(
     agg: &RangeAggregation,
-    grouping: Option<&Grouping>,
-    input: &RangeInput,
+    input: RangeInput,
     steps: &Steps,
     allow_errors: bool,
 ) -> Result<Vec<SeriesVals>> {
-    let grouping = unwrap_grouping(agg, grouping);
-    let series = match &input.weighted {
-        Some(weighted) => group_weighted(weighted, grouping.as_ref()),
-        None => samples(agg, grouping.as_ref(), input),
-    };
+    let RangeInput { series, weighted } = input;
+    let series: HashMap<LabelSet, Vec<SampleSeries>> = series
+        .into_iter()
+        .map(|(labels, mut parts)| {
+            parts.sort_by(|a, b| a.0.cmp(&b.0));
+            (labels, parts.into_iter().map(|(_, s)| s).collect())
+        })
+        .collect();
     if agg.op == RangeOp::Absent {
         let all: Vec<SampleSeries> = series.into_values().flatten().collect();
         return Ok(absent(agg, &all, steps));
@@ -68,7 +117,7 @@ pub(crate) fn eval_range(
         .into_par_iter()
         .map(|(labels, parts)| {
             let vals = if additive {
-                additive_windows(agg, &parts, steps, input.weighted.is_some())
+                additive_windows(agg, &parts, steps, weighted)
             } else {
                 windows(agg, &merge_parts(parts), steps)
             };
@@ -216,22 +265,19 @@ impl StreamSeries {
     }
 }
 
-/// Runs the pipeline over every fetched entry and groups the samples into series: per
-/// grouped label set, the series of each stream that contributed (each sorted by time).
+/// Runs the pipeline over every fetched entry: per fetched stream (in order), its series
+/// (one per grouped label set it produced), each sorted by time.
 fn samples(
     agg: &RangeAggregation,
     grouping: Option<&Grouping>,
-    input: &RangeInput,
-) -> HashMap<LabelSet, Vec<SampleSeries>> {
-    let fetched = &input.fetched;
+    fetched: &Fetched,
+    pipeline: Option<&Pipeline>,
+) -> Vec<Vec<SampleSeries>> {
     let bytes = matches!(agg.op, RangeOp::Bytes | RangeOp::BytesRate);
-    let metadata_pipeline = MetadataPipeline::new(input.pipeline.as_ref());
-    let fast_pipeline = input
-        .pipeline
-        .as_ref()
-        .filter(|p| agg.range.unwrap.is_some() || !p.is_filter_only());
+    let metadata_pipeline = MetadataPipeline::new(pipeline);
+    let fast_pipeline = pipeline.filter(|p| agg.range.unwrap.is_some() || !p.is_filter_only());
     let by = by_labels(grouping);
-    let per_stream: Vec<Vec<SampleSeries>> = fetched
+    fetched
         .streams
         .par_iter()
         .map(|s| {
@@ -290,12 +336,7 @@ fn samples(
             }
             out.series
         })
-        .collect();
-    let mut merged: HashMap<LabelSet, Vec<SampleSeries>> = HashMap::new();
-    for s in per_stream.into_iter().flatten() {
-        merged.entry(s.labels.clone()).or_default().push(s);
-    }
-    merged
+        .collect()
 }
 
 /// One series from the parts several streams (or keys) contributed, sorted by time.
@@ -314,27 +355,6 @@ fn merge_parts(mut parts: Vec<SampleSeries>) -> SampleSeries {
         ts: pts.iter().map(|p| p.0).collect(),
         vals: pts.iter().map(|p| p.1).collect(),
     }
-}
-
-/// Weighted samples (see [`RangeInput::weighted`]) grouped like [`samples`] groups
-/// entries' samples; only additive functions take weighted input.
-fn group_weighted(
-    weighted: &[SampleSeries],
-    grouping: Option<&Grouping>,
-) -> HashMap<LabelSet, Vec<SampleSeries>> {
-    let mut series: HashMap<LabelSet, Vec<SampleSeries>> = HashMap::new();
-    for w in weighted {
-        let labels = grouped(w.labels.clone(), grouping);
-        series
-            .entry(labels.clone())
-            .or_default()
-            .push(SampleSeries {
-                labels,
-                ts: w.ts.clone(),
-                vals: w.vals.clone(),
-            });
-    }
-    series
 }
 
 /// The value at every step of an additive function over the union of `parts`: the

@@ -315,3 +315,91 @@ fn limited_log_queries_stop_after_enough_survivors_in_time_order() {
         assert_eq!(got, expected, "{dir:?} limit {limit}");
     }
 }
+
+/// More streams than the first read group takes (`FIRST_READ_GROUP_STREAMS`), each in the store and in the
+/// ingester with its last stored entry in both: every group drops its duplicates and
+/// every stream is counted once, whichever group it was read in.
+#[test]
+fn metric_queries_read_stream_groups_and_count_each_entry_once() {
+    const STREAMS: usize = 20;
+    const _: () = assert!(
+        STREAMS > crate::FIRST_READ_GROUP_STREAMS,
+        "needs two groups"
+    );
+    let ing = MemorySource::new();
+    let store = MemorySource::with_kind(SourceKind::Store);
+    let mut expected_counts = Vec::new();
+    let (mut even_bytes, mut odd_bytes) = (0usize, 0usize);
+    for i in 0..STREAMS {
+        let app = if i % 2 == 0 { "even" } else { "odd" };
+        let job = format!("s{i:02}");
+        let l = labels(&[("job", &job), ("app", app)]);
+        let stored: Vec<Entry> = (0..=i)
+            .map(|k| entry((10 + k as i64) * S, &format!("{job} line {k}")))
+            .collect();
+        let last = stored[i].clone();
+        let fresh = entry(50 * S, &format!("{job} fresh"));
+        store.push("t", &l, &stored).unwrap();
+        ing.push("t", &l, &[last, fresh.clone()]).unwrap();
+        let bytes: usize = stored.iter().chain([&fresh]).map(|e| e.line.len()).sum();
+        if i % 2 == 0 {
+            even_bytes += bytes;
+        } else {
+            odd_bytes += bytes;
+        }
+        expected_counts.push((app, job, Some((i + 2) as f64)));
+    }
+    // series come sorted by labels: app first
+    expected_counts.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    let expected_counts: Vec<(String, Option<f64>)> = expected_counts
+        .into_iter()
+        .map(|(_, j, n)| (j, n))
+        .collect();
+    let sources: Vec<Arc<dyn LogSource>> = vec![Arc::new(store), Arc::new(ing)];
+    let q = Querier::with_sources(sources, QueryLimits::default());
+    let steps = Steps::new(60 * S, 60 * S, 1);
+
+    let Value::Vector(per_stream) = eval(&q, count(sel("job", MatchOp::Re, ".+"), 60 * S), steps)
+    else {
+        panic!("not a vector")
+    };
+    let got: Vec<(String, Option<f64>)> = per_stream
+        .iter()
+        .map(|s| (s.labels.get("job").unwrap().to_string(), s.vals[0]))
+        .collect();
+    assert_eq!(got, expected_counts);
+
+    let bytes_by_app = MetricExpr::Vector(VectorAggregation {
+        op: VectorOp::Sum,
+        expr: Box::new(MetricExpr::Range(RangeAggregation {
+            op: RangeOp::Bytes,
+            range: LogRange {
+                log: sel("job", MatchOp::Re, ".+"),
+                range: 60 * S,
+                offset: 0,
+                unwrap: None,
+            },
+            param: None,
+            grouping: None,
+        })),
+        grouping: Some(Grouping {
+            without: false,
+            labels: vec!["app".to_string()],
+        }),
+        param: None,
+    });
+    let Value::Vector(by_app) = eval(&q, bytes_by_app, steps) else {
+        panic!("not a vector")
+    };
+    let got: Vec<(String, Option<f64>)> = by_app
+        .iter()
+        .map(|s| (s.labels.get("app").unwrap().to_string(), s.vals[0]))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("even".to_string(), Some(even_bytes as f64)),
+            ("odd".to_string(), Some(odd_bytes as f64)),
+        ]
+    );
+}
