@@ -523,7 +523,7 @@ impl Querier {
 /// streams, see [`fetch::StreamGroups`]). What one read holds in memory is about 2.5x its
 /// raw bytes (fetched pages, decoded lines, filtered copies), and a querier runs
 /// `max_concurrent` (4) reads: 24 MiB keeps that near 256 MiB.
-const READ_GROUP_BYTES: u64 = 24 << 20;
+const READ_GROUP_BYTES: u64 = 16 << 20;
 
 /// Streams in a metric query's first read group, before bytes per stream are known.
 pub(crate) const FIRST_READ_GROUP_STREAMS: usize = 8;
