@@ -522,7 +522,7 @@ impl Querier {
 /// Raw line bytes a metric query reads and turns into samples at once (a group of
 /// streams, see [`fetch::StreamGroups`]). What one read holds in memory is about 2.5x its
 /// raw bytes (fetched pages, decoded lines, filtered copies), and a querier runs
-/// `max_concurrent` (4) reads: 24 MiB keeps that near 256 MiB.
+/// `max_concurrent` (4) reads: 16 MiB keeps that near 160 MiB.
 const READ_GROUP_BYTES: u64 = 16 << 20;
 
 /// Streams in a metric query's first read group, before bytes per stream are known.
