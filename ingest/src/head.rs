@@ -51,6 +51,12 @@ fn entry_hash(ts: i64, line: &str) -> u64 {
     h.digest()
 }
 
+/// Smallest growth of a head's line buffer.
+const LINES_GROWTH_MIN: usize = 4 << 10;
+
+/// Largest growth of a head's line buffer (see [`HeadBlock::reserve_lines`]).
+const LINES_GROWTH_MAX: usize = 256 << 10;
+
 /// The unflushed entries of one stream.
 #[derive(Debug)]
 pub struct HeadBlock {
@@ -208,6 +214,7 @@ impl HeadBlock {
             (self.metadata.len() - 1) as u32
         };
         let start = self.lines.len();
+        self.reserve_lines(line.len());
         self.lines.push_str(line);
         if ts < self.max_ts {
             self.sorted = false;
@@ -225,6 +232,18 @@ impl HeadBlock {
         self.first_arrival.get_or_insert(now);
         self.last_arrival = Some(now);
         true
+    }
+
+    /// Makes room for `additional` line bytes: the buffer doubles while small, then
+    /// grows by [`LINES_GROWTH_MAX`] at a time, so a large head wastes at most that much
+    /// (doubling left a third of every large buffer empty on average).
+    fn reserve_lines(&mut self, additional: usize) {
+        let (len, capacity) = (self.lines.len(), self.lines.capacity());
+        if len + additional <= capacity {
+            return;
+        }
+        let grow = capacity.clamp(LINES_GROWTH_MIN, LINES_GROWTH_MAX);
+        self.lines.reserve_exact(grow.max(additional));
     }
 
     /// Entry indices in timestamp order (ties in push order).

@@ -6,7 +6,9 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use datafusion::arrow::array::{ArrayRef, Int64Array, StringBuilder, UInt64Array};
+use datafusion::arrow::array::{
+    ArrayRef, AsArray, Int64Array, StringArray, StringBuilder, UInt64Array,
+};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::{Compression, Encoding, ZstdLevel};
@@ -131,7 +133,7 @@ fn normalize(mut streams: Vec<StreamData>) -> Vec<StreamData> {
 }
 
 /// Builds the segment's single record batch (rows sorted by fingerprint, ts).
-fn build_batch(streams: &[StreamData]) -> Result<RecordBatch> {
+fn build_batch(streams: Vec<StreamData>) -> Result<RecordBatch> {
     let rows: usize = streams.iter().map(|s| s.entries.len()).sum();
     let line_bytes: usize = streams
         .iter()
@@ -143,6 +145,7 @@ fn build_batch(streams: &[StreamData]) -> Result<RecordBatch> {
     let mut lines = StringBuilder::with_capacity(rows, line_bytes);
     let mut meta = StringBuilder::with_capacity(rows, 0);
     let mut json = Vec::new();
+    // each stream's entries are freed once copied: the flush holds one copy of its lines
     for s in streams {
         for e in &s.entries {
             fps.push(s.fingerprint);
@@ -182,33 +185,7 @@ pub fn encode_segment(
     if streams.is_empty() {
         return Ok(None);
     }
-    let batch = build_batch(&streams)?;
-    let mut buf = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut buf, log_schema(), Some(writer_properties()?))?;
-    writer.write(&batch)?;
-    drop(batch);
-    // `close` finishes the file once; `into_inner` after `finish` would finish it twice
-    let meta = writer.close()?;
-    let data = Bytes::from(buf);
-    let grams = Bytes::from(line_page_filters(&data, &streams)?.encode());
-
-    let row_groups: Vec<u64> = meta
-        .row_groups()
-        .iter()
-        .map(|rg| u64::try_from(rg.num_rows()).unwrap_or(0))
-        .collect();
-    // first row of each row group, to map a stream's rows to row groups
-    let mut rg_starts = Vec::with_capacity(row_groups.len());
-    let mut acc = 0u64;
-    for n in &row_groups {
-        rg_starts.push(acc);
-        acc += n;
-    }
-    let row_group_of = |row: u64| -> u32 {
-        let i = rg_starts.partition_point(|&start| start <= row);
-        u32::try_from(i.saturating_sub(1)).unwrap_or(u32::MAX)
-    };
-
+    // what the index needs from the entries, before the batch consumes them
     let mut index_streams = Vec::with_capacity(streams.len());
     let mut row = 0u64;
     let (mut min_ts, mut max_ts) = (i64::MAX, i64::MIN);
@@ -230,11 +207,50 @@ pub fn encode_segment(
             bytes: s.entries.iter().map(entry_bytes).sum(),
             row_start: row,
             row_end: row + n,
-            first_row_group: row_group_of(row),
-            last_row_group: row_group_of(row + n - 1),
+            first_row_group: 0,
+            last_row_group: 0,
             rollup: rollup(&s.entries),
         });
         row += n;
+    }
+    let batch = build_batch(streams)?;
+    let mut buf = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut buf, log_schema(), Some(writer_properties()?))?;
+    writer.write(&batch)?;
+    let lines = batch
+        .column(columns::LINE_INDEX)
+        .as_string_opt::<i32>()
+        .cloned()
+        .ok_or_else(|| StorageError::Corrupt {
+            path: segment_id.to_string(),
+            reason: "line column is not utf8".to_string(),
+        })?;
+    drop(batch);
+    // `close` finishes the file once; `into_inner` after `finish` would finish it twice
+    let meta = writer.close()?;
+    let data = Bytes::from(buf);
+    let grams = Bytes::from(line_page_filters(&data, &lines)?.encode());
+    drop(lines);
+
+    let row_groups: Vec<u64> = meta
+        .row_groups()
+        .iter()
+        .map(|rg| u64::try_from(rg.num_rows()).unwrap_or(0))
+        .collect();
+    // first row of each row group, to map a stream's rows to row groups
+    let mut rg_starts = Vec::with_capacity(row_groups.len());
+    let mut acc = 0u64;
+    for n in &row_groups {
+        rg_starts.push(acc);
+        acc += n;
+    }
+    let row_group_of = |row: u64| -> u32 {
+        let i = rg_starts.partition_point(|&start| start <= row);
+        u32::try_from(i.saturating_sub(1)).unwrap_or(u32::MAX)
+    };
+    for s in &mut index_streams {
+        s.first_row_group = row_group_of(s.row_start);
+        s.last_row_group = row_group_of(s.row_end - 1);
     }
     let record = IndexRecord {
         version: INDEX_VERSION,
@@ -270,9 +286,9 @@ fn rollup(entries: &[crate::Entry]) -> Vec<(i64, u64, u64)> {
     out
 }
 
-/// The trigram filters of the `line` page blocks of the segment `data` encoded from
-/// `streams` (page boundaries come from the segment's own offset index).
-fn line_page_filters(data: &Bytes, streams: &[StreamData]) -> Result<PageFilters> {
+/// The trigram filters of the `line` page blocks of the segment `data`, whose `line`
+/// column holds `lines` (page boundaries come from the segment's own offset index).
+fn line_page_filters(data: &Bytes, lines: &StringArray) -> Result<PageFilters> {
     let meta = ParquetMetaDataReader::new()
         .with_page_index_policy(PageIndexPolicy::Required)
         .parse_and_finish(data)?;
@@ -296,10 +312,7 @@ fn line_page_filters(data: &Bytes, streams: &[StreamData]) -> Result<PageFilters
         }
         rg_start += rg_rows;
     }
-    let lines: Vec<&str> = streams
-        .iter()
-        .flat_map(|s| s.entries.iter().map(|e| e.line.as_str()))
-        .collect();
+    let lines: Vec<&str> = lines.iter().map(|l| l.unwrap_or("")).collect();
     let blocks = group_pages(&pages, &lines);
     Ok(FilterBuilder::default().build(&lines, &blocks))
 }
