@@ -733,7 +733,7 @@ pub struct IngesterSection {
     /// How often the flush loop runs (default 30s).
     pub flush_check_period: Duration,
     /// Fenrir-only: flush every stream when this many raw bytes are held in memory
-    /// (default 64MB; 0 turns it off).
+    /// (default 32MB; 0 turns it off).
     pub flush_memory_bytes: ByteSize,
     /// Timeout of one flush (default 10m).
     pub flush_op_timeout: Duration,
@@ -772,7 +772,7 @@ impl Default for IngesterSection {
             chunk_encoding: "gzip".to_string(),
             chunk_retain_period: Duration::default(),
             flush_check_period: Duration::secs(30),
-            flush_memory_bytes: ByteSize(64 << 20),
+            flush_memory_bytes: ByteSize(32 << 20),
             flush_op_timeout: Duration::secs(600),
             concurrent_flushes: 32,
             max_returned_stream_errors: 10,

@@ -31,7 +31,7 @@ impl IngesterConfig {
             max_chunk_age: Duration::from_secs(2 * 3600),
             chunk_target_size: 1_572_864,
             flush_check_period: Duration::from_secs(30),
-            flush_memory_bytes: 64 << 20,
+            flush_memory_bytes: 32 << 20,
         }
     }
 }

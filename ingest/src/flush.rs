@@ -218,10 +218,10 @@ impl Ingester {
             return Ok(0);
         }
         let entries: usize = data.iter().map(|d| d.entries.len()).sum();
-        // large flushes become several segments encoded at once (encoding is the
-        // expensive part and runs one segment per core)
-        let target =
-            (self.config.flush_memory_bytes / PARALLEL_SEGMENT_WRITES).max(MIN_SEGMENT_RAW_BYTES);
+        // a flush under memory pressure is one segment, encoded on one core while pushes
+        // go on on the other; a larger flush (e.g. shutdown) becomes several segments
+        // encoded at once
+        let target = self.config.flush_memory_bytes.max(MIN_SEGMENT_RAW_BYTES);
         let writes = split_segments(data, target)
             .into_iter()
             .map(|part| self.storage.write_segment(tenant, part));
