@@ -10,11 +10,18 @@ use datafusion::arrow::array::{
     ArrayRef, AsArray, Int64Array, StringArray, StringBuilder, UInt64Array,
 };
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::arrow::arrow_writer::{
+    ArrowColumnChunk, ArrowRowGroupWriterFactory, compute_leaves,
+};
+use datafusion::parquet::arrow::{ArrowSchemaConverter, add_encoded_arrow_schema_to_metadata};
 use datafusion::parquet::basic::{Compression, Encoding, ZstdLevel};
+use datafusion::parquet::errors::ParquetError;
+use datafusion::parquet::file::metadata::ParquetMetaData;
 use datafusion::parquet::file::metadata::SortingColumn;
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use datafusion::parquet::file::writer::SerializedFileWriter;
 use datafusion::parquet::schema::types::ColumnPath;
+use rayon::prelude::*;
 
 use datafusion::parquet::file::metadata::{PageIndexPolicy, ParquetMetaDataReader};
 
@@ -170,6 +177,64 @@ fn build_batch(streams: Vec<StreamData>) -> Result<RecordBatch> {
     Ok(RecordBatch::try_new(log_schema(), columns)?)
 }
 
+/// Encodes `batch` as a parquet file of equal row groups of at most [`ROW_GROUP_ROWS`]
+/// rows, the row groups encoded in parallel (compressing `line` is most of a flush's CPU, and a
+/// flush under memory pressure is one segment: one encoder would leave a core idle).
+/// Pages and the embedded Arrow schema are as `ArrowWriter` writes them.
+fn write_parquet(batch: &RecordBatch) -> Result<(Vec<u8>, ParquetMetaData)> {
+    let schema = log_schema();
+    let mut props = writer_properties()?;
+    add_encoded_arrow_schema_to_metadata(&schema, &mut props);
+    let props = Arc::new(props);
+    let parquet_schema = ArrowSchemaConverter::new()
+        .with_coerce_types(props.coerce_types())
+        .convert(&schema)?;
+    let mut buf = Vec::new();
+    let mut writer =
+        SerializedFileWriter::new(&mut buf, parquet_schema.root_schema_ptr(), props.clone())?;
+    let factory = ArrowRowGroupWriterFactory::new(&writer, schema.clone());
+    let rows = batch.num_rows();
+    // equal row groups of at most ROW_GROUP_ROWS, so the encoders finish together
+    let per_group = rows.div_ceil(rows.div_ceil(ROW_GROUP_ROWS).max(1)).max(1);
+    let groups = (0..rows)
+        .step_by(per_group)
+        .enumerate()
+        .map(|(i, offset)| {
+            let writers = factory.create_column_writers(i)?;
+            Ok((batch.slice(offset, per_group.min(rows - offset)), writers))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let chunks: Vec<Vec<ArrowColumnChunk>> = groups
+        .into_par_iter()
+        .map(|(slice, mut writers)| {
+            let mut leaves = Vec::with_capacity(writers.len());
+            for (array, field) in slice.columns().iter().zip(schema.fields()) {
+                leaves.extend(compute_leaves(field, array)?);
+            }
+            if leaves.len() != writers.len() {
+                return Err(StorageError::Parquet(ParquetError::General(format!(
+                    "{} leaf columns for {} column writers",
+                    leaves.len(),
+                    writers.len()
+                ))));
+            }
+            for (writer, leaf) in writers.iter_mut().zip(&leaves) {
+                writer.write(leaf)?;
+            }
+            writers.into_iter().map(|w| Ok(w.close()?)).collect()
+        })
+        .collect::<Result<_>>()?;
+    for group in chunks {
+        let mut row_group = writer.next_row_group()?;
+        for chunk in group {
+            chunk.append_to_row_group(&mut row_group)?;
+        }
+        row_group.close()?;
+    }
+    let meta = writer.close()?;
+    Ok((buf, meta))
+}
+
 /// Appends structured metadata as a JSON array of `[name, value]` pairs.
 pub fn encode_metadata(pairs: &[(String, String)], out: &mut Vec<u8>) {
     // serializing strings into a Vec cannot fail
@@ -214,9 +279,7 @@ pub fn encode_segment(
         row += n;
     }
     let batch = build_batch(streams)?;
-    let mut buf = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut buf, log_schema(), Some(writer_properties()?))?;
-    writer.write(&batch)?;
+    let (buf, meta) = write_parquet(&batch)?;
     let lines = batch
         .column(columns::LINE_INDEX)
         .as_string_opt::<i32>()
@@ -226,8 +289,6 @@ pub fn encode_segment(
             reason: "line column is not utf8".to_string(),
         })?;
     drop(batch);
-    // `close` finishes the file once; `into_inner` after `finish` would finish it twice
-    let meta = writer.close()?;
     let data = Bytes::from(buf);
     let grams = Bytes::from(line_page_filters(&data, &lines)?.encode());
     drop(lines);
@@ -392,7 +453,9 @@ mod tests {
         let r = &enc.record;
         r.validate().unwrap();
         assert_eq!(r.rows, ROW_GROUP_ROWS as u64 + 11);
-        assert_eq!(r.row_groups, vec![ROW_GROUP_ROWS as u64, 11]);
+        // two equal row groups (the first takes the odd row)
+        let half = (ROW_GROUP_ROWS as u64 + 11).div_ceil(2);
+        assert_eq!(r.row_groups, vec![half, ROW_GROUP_ROWS as u64 + 11 - half]);
         assert_eq!(r.size, enc.data.len() as u64);
         let (first, second) = if fp1 < fp2 { (0, 1) } else { (1, 0) };
         let sa = &r.streams[first];
