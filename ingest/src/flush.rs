@@ -29,8 +29,8 @@ const MIN_SEGMENT_RAW_BYTES: usize = 16 << 20;
 /// Segments of one flush encoded and uploaded at once.
 const PARALLEL_SEGMENT_WRITES: usize = 2;
 
-/// Splits the streams of one flush into groups of at least `target` raw bytes (the
-/// last may be smaller), keeping every stream whole.
+/// Splits the streams of one flush into groups of at least `target` raw bytes (only a
+/// flush smaller than `target` makes a smaller one), keeping every stream whole.
 fn split_segments(data: Vec<StreamData>, target: usize) -> Vec<Vec<StreamData>> {
     let mut out: Vec<Vec<StreamData>> = Vec::new();
     let mut current = Vec::new();
@@ -43,8 +43,13 @@ fn split_segments(data: Vec<StreamData>, target: usize) -> Vec<Vec<StreamData>> 
             bytes = 0;
         }
     }
+    // a short remainder joins the last group: small segments cost every query that
+    // reads them (more pages shared between streams, more footers)
     if !current.is_empty() {
-        out.push(current);
+        match out.last_mut() {
+            Some(last) => last.extend(current),
+            None => out.push(current),
+        }
     }
     out
 }
@@ -583,7 +588,9 @@ mod tests {
             .iter()
             .map(|g| g.iter().map(|s| s.fingerprint).collect())
             .collect();
-        assert_eq!(sizes, vec![vec![10, 5], vec![20], vec![1]]);
+        assert_eq!(sizes, vec![vec![10, 5], vec![20, 1]]);
+        let single = split_segments(vec![data(3), data(4)], 15);
+        assert_eq!(single.len(), 1);
     }
 
     #[tokio::test]
