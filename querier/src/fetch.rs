@@ -165,7 +165,7 @@ pub(crate) struct StreamGroups {
 
 impl StreamGroups {
     /// Streams not handed out yet.
-    pub(crate) fn remaining(&self) -> usize {
+    fn remaining(&self) -> usize {
         self.resolved.labels.len() - self.taken
     }
 

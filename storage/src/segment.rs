@@ -16,14 +16,11 @@ use datafusion::parquet::arrow::arrow_writer::{
 use datafusion::parquet::arrow::{ArrowSchemaConverter, add_encoded_arrow_schema_to_metadata};
 use datafusion::parquet::basic::{Compression, Encoding, ZstdLevel};
 use datafusion::parquet::errors::ParquetError;
-use datafusion::parquet::file::metadata::ParquetMetaData;
-use datafusion::parquet::file::metadata::SortingColumn;
+use datafusion::parquet::file::metadata::{ParquetMetaData, SortingColumn};
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use datafusion::parquet::file::writer::SerializedFileWriter;
 use datafusion::parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
-
-use datafusion::parquet::file::metadata::{PageIndexPolicy, ParquetMetaDataReader};
 
 use crate::entry::{StreamData, columns, log_schema};
 use crate::error::{Result, StorageError};
@@ -290,7 +287,7 @@ pub fn encode_segment(
         })?;
     drop(batch);
     let data = Bytes::from(buf);
-    let grams = Bytes::from(line_page_filters(&data, &lines)?.encode());
+    let grams = Bytes::from(line_page_filters(&meta, &lines)?.encode());
     drop(lines);
 
     let row_groups: Vec<u64> = meta
@@ -347,12 +344,9 @@ fn rollup(entries: &[crate::Entry]) -> Vec<(i64, u64, u64)> {
     out
 }
 
-/// The trigram filters of the `line` page blocks of the segment `data`, whose `line`
-/// column holds `lines` (page boundaries come from the segment's own offset index).
-fn line_page_filters(data: &Bytes, lines: &StringArray) -> Result<PageFilters> {
-    let meta = ParquetMetaDataReader::new()
-        .with_page_index_policy(PageIndexPolicy::Required)
-        .parse_and_finish(data)?;
+/// The trigram filters of the `line` page blocks of a segment whose `line` column holds
+/// `lines` (page boundaries come from the offset index in the writer's `meta`).
+fn line_page_filters(meta: &ParquetMetaData, lines: &StringArray) -> Result<PageFilters> {
     let offsets = meta.offset_index().ok_or_else(|| StorageError::Corrupt {
         path: "encoded segment".to_string(),
         reason: "no offset index".to_string(),
