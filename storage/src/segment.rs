@@ -47,6 +47,10 @@ const PAGE_ROWS: usize = 8 * 1024;
 /// zstd to find repetition.
 const LINE_PAGE_BYTES: usize = 256 * 1024;
 
+/// Raw bytes from which a stream gets row groups of its own in a segment (a page's worth:
+/// see [`row_group_ranges`]).
+const STREAM_GROUP_BYTES: u64 = LINE_PAGE_BYTES as u64;
+
 /// Raw line bytes covered by one trigram filter: consecutive pages are grouped until
 /// they hold this much, since the distinct trigrams of log text barely grow past
 /// 256 KiB (a filter per page would cost four times as much for little more skipping).
@@ -174,11 +178,56 @@ fn build_batch(streams: Vec<StreamData>) -> Result<RecordBatch> {
     Ok(RecordBatch::try_new(log_schema(), columns)?)
 }
 
-/// Encodes `batch` as a parquet file of equal row groups of at most [`ROW_GROUP_ROWS`]
-/// rows, the row groups encoded in parallel (compressing `line` is most of a flush's CPU, and a
-/// flush under memory pressure is one segment: one encoder would leave a core idle).
-/// Pages and the embedded Arrow schema are as `ArrowWriter` writes them.
-fn write_parquet(batch: &RecordBatch) -> Result<(Vec<u8>, ParquetMetaData)> {
+/// Row ranges of a segment's row groups, cut only between streams so that no page holds
+/// the rows of two streams a query might not both want (with pages shared by neighbours,
+/// a query over a quarter of the streams decoded a third more than its streams' lines).
+/// A stream of at least [`STREAM_GROUP_BYTES`] gets row groups of its own (split into
+/// equal parts of at most [`ROW_GROUP_ROWS`] rows); smaller neighbours share one until it
+/// holds that much, since decoding a small neighbour's rows costs less than a row group.
+fn row_group_ranges(streams: &[IndexStream]) -> Vec<Range<usize>> {
+    let rows_of = |s: &IndexStream| (s.row_end - s.row_start) as usize;
+    let mut out = Vec::new();
+    // the row group being packed with small streams, and its bytes
+    let mut pack: Option<(Range<usize>, u64)> = None;
+    for s in streams {
+        let range = s.row_start as usize..s.row_end as usize;
+        if s.bytes >= STREAM_GROUP_BYTES || rows_of(s) > ROW_GROUP_ROWS {
+            out.extend(pack.take().map(|(rows, _)| rows));
+            let rows = range.len();
+            let per_group = rows.div_ceil(rows.div_ceil(ROW_GROUP_ROWS)).max(1);
+            out.extend(
+                range
+                    .clone()
+                    .step_by(per_group)
+                    .map(|start| start..(start + per_group).min(range.end)),
+            );
+            continue;
+        }
+        if pack
+            .as_ref()
+            .is_some_and(|(rows, _)| rows.len() + range.len() > ROW_GROUP_ROWS)
+        {
+            out.extend(pack.take().map(|(rows, _)| rows));
+        }
+        let (rows, bytes) = pack.get_or_insert((range.start..range.start, 0));
+        rows.end = range.end;
+        *bytes += s.bytes;
+        if *bytes >= STREAM_GROUP_BYTES {
+            out.extend(pack.take().map(|(rows, _)| rows));
+        }
+    }
+    out.extend(pack.map(|(rows, _)| rows));
+    out
+}
+
+/// Encodes `batch` as a parquet file whose row groups hold the rows `groups` (consecutive,
+/// covering the batch), encoded in parallel (compressing `line` is most of a flush's CPU,
+/// and a flush under memory pressure is one segment: one encoder would leave a core
+/// idle). Pages and the embedded Arrow schema are as `ArrowWriter` writes them.
+fn write_parquet(
+    batch: &RecordBatch,
+    groups: &[Range<usize>],
+) -> Result<(Vec<u8>, ParquetMetaData)> {
     let schema = log_schema();
     let mut props = writer_properties()?;
     add_encoded_arrow_schema_to_metadata(&schema, &mut props);
@@ -190,20 +239,14 @@ fn write_parquet(batch: &RecordBatch) -> Result<(Vec<u8>, ParquetMetaData)> {
     let mut writer =
         SerializedFileWriter::new(&mut buf, parquet_schema.root_schema_ptr(), props.clone())?;
     let factory = ArrowRowGroupWriterFactory::new(&writer, schema.clone());
-    let rows = batch.num_rows();
-    // equal row groups of at most ROW_GROUP_ROWS, so the encoders finish together
-    let per_group = rows.div_ceil(rows.div_ceil(ROW_GROUP_ROWS).max(1)).max(1);
-    let groups = (0..rows)
-        .step_by(per_group)
-        .enumerate()
-        .map(|(i, offset)| {
-            let writers = factory.create_column_writers(i)?;
-            Ok((batch.slice(offset, per_group.min(rows - offset)), writers))
-        })
-        .collect::<Result<Vec<_>>>()?;
     let chunks: Vec<Vec<ArrowColumnChunk>> = groups
-        .into_par_iter()
-        .map(|(slice, mut writers)| {
+        .par_iter()
+        .enumerate()
+        .map(|(i, rows)| {
+            // writers made here, not up front: each holds a compressor's state, and a
+            // segment has a row group per large stream
+            let mut writers = factory.create_column_writers(i)?;
+            let slice = batch.slice(rows.start, rows.len());
             let mut leaves = Vec::with_capacity(writers.len());
             for (array, field) in slice.columns().iter().zip(schema.fields()) {
                 leaves.extend(compute_leaves(field, array)?);
@@ -276,7 +319,7 @@ pub fn encode_segment(
         row += n;
     }
     let batch = build_batch(streams)?;
-    let (buf, meta) = write_parquet(&batch)?;
+    let (buf, meta) = write_parquet(&batch, &row_group_ranges(&index_streams))?;
     let lines = batch
         .column(columns::LINE_INDEX)
         .as_string_opt::<i32>()
@@ -435,6 +478,56 @@ mod tests {
     }
 
     #[test]
+    fn row_groups_are_cut_between_streams() {
+        let stream = |rows: Range<u64>, bytes: u64| IndexStream {
+            fingerprint: rows.start,
+            labels: Vec::new(),
+            min_ts: 0,
+            max_ts: 0,
+            entries: rows.end - rows.start,
+            bytes,
+            row_start: rows.start,
+            row_end: rows.end,
+            first_row_group: 0,
+            last_row_group: 0,
+            rollup: Vec::new(),
+        };
+        let page = STREAM_GROUP_BYTES;
+        let rg = ROW_GROUP_ROWS as u64;
+        let streams = [
+            stream(0..10, page / 2),                     // small: packed with the next
+            stream(10..20, page / 2),                    // fills the pack
+            stream(20..30, 10),                          // small, alone before a big one
+            stream(30..40, page),                        // big: its own
+            stream(40..40 + 2 * rg + 2, page * 8),       // big and long: three equal parts
+            stream(40 + 2 * rg + 2..40 + 2 * rg + 5, 1), // small, last
+        ];
+        let end = 40 + 2 * ROW_GROUP_ROWS + 2;
+        let third = (2 * ROW_GROUP_ROWS + 2) / 3;
+        assert_eq!(
+            row_group_ranges(&streams),
+            vec![
+                0..20,
+                20..30,
+                30..40,
+                40..40 + third,
+                40 + third..40 + 2 * third,
+                40 + 2 * third..end,
+                end..end + 3,
+            ]
+        );
+        // small streams never pack past ROW_GROUP_ROWS rows
+        let streams = [stream(0..rg - 5, 10), stream(rg - 5..rg + 5, 10)];
+        assert_eq!(
+            row_group_ranges(&streams),
+            vec![
+                0..ROW_GROUP_ROWS - 5,
+                ROW_GROUP_ROWS - 5..ROW_GROUP_ROWS + 5
+            ]
+        );
+    }
+
+    #[test]
     fn index_record_describes_rows_and_row_groups() {
         let big: Vec<(i64, String)> = (0..(ROW_GROUP_ROWS as i64 + 10))
             .map(|i| (i, format!("line {i}")))
@@ -447,9 +540,8 @@ mod tests {
         let r = &enc.record;
         r.validate().unwrap();
         assert_eq!(r.rows, ROW_GROUP_ROWS as u64 + 11);
-        // two equal row groups (the first takes the odd row)
-        let half = (ROW_GROUP_ROWS as u64 + 11).div_ceil(2);
-        assert_eq!(r.row_groups, vec![half, ROW_GROUP_ROWS as u64 + 11 - half]);
+        // the big stream in two equal row groups of its own, the small one in a third
+        let half = (ROW_GROUP_ROWS as u64 + 10) / 2;
         assert_eq!(r.size, enc.data.len() as u64);
         let (first, second) = if fp1 < fp2 { (0, 1) } else { (1, 0) };
         let sa = &r.streams[first];
@@ -460,11 +552,13 @@ mod tests {
         assert_eq!(sb.bytes, 5);
         assert_eq!(sb.min_ts, 7);
         if first == 0 {
+            assert_eq!(r.row_groups, vec![half, half, 1]);
             assert_eq!((sa.first_row_group, sa.last_row_group), (0, 1));
-            assert_eq!((sb.first_row_group, sb.last_row_group), (1, 1));
+            assert_eq!((sb.first_row_group, sb.last_row_group), (2, 2));
         } else {
+            assert_eq!(r.row_groups, vec![1, half, half]);
             assert_eq!((sb.first_row_group, sb.last_row_group), (0, 0));
-            assert_eq!((sa.first_row_group, sa.last_row_group), (0, 1));
+            assert_eq!((sa.first_row_group, sa.last_row_group), (1, 2));
         }
         assert!(encode_segment("id", vec![]).unwrap().is_none());
     }
