@@ -154,6 +154,41 @@ pub(crate) fn compile(pattern: &str) -> Result<Regex, regex::Error> {
     Regex::new(&translate(pattern))
 }
 
+/// Most strings [`exact_literals`] expands a regex into: beyond a few, one regex pass
+/// per line beats a substring pass per literal.
+const MAX_EXACT_LITERALS: usize = 16;
+
+/// The strings a Go regex matches, when they are a small finite set (`GET /api/v[12]`:
+/// `GET /api/v1`, `GET /api/v2`). An unanchored search for such a regex succeeds
+/// exactly on the lines containing one of them, which substring search over a whole
+/// column finds far faster than the regex line by line. `None` for anything else
+/// (anchors, word boundaries, repetitions, large classes, a possibly empty match).
+pub(crate) fn exact_literals(pattern: &str) -> Option<Vec<String>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::Parser::new()
+        .parse(&translate(pattern))
+        .ok()?;
+    // the extractor reads anchors and word boundaries as empty strings
+    if !hir.properties().look_set().is_empty() {
+        return None;
+    }
+    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+    if !seq.is_exact() {
+        return None;
+    }
+    let literals = seq.literals()?;
+    if literals.is_empty() || literals.len() > MAX_EXACT_LITERALS {
+        return None;
+    }
+    literals
+        .iter()
+        .map(|l| match l.as_bytes() {
+            [] => None,
+            bytes => String::from_utf8(bytes.to_vec()).ok(),
+        })
+        .collect()
+}
+
 /// What Loki turns a simple regex into.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Simple {
@@ -313,6 +348,38 @@ fn literal(s: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn small_finite_regexes_expand_to_their_strings() {
+        let sorted = |p: &str| {
+            exact_literals(p).map(|mut l| {
+                l.sort();
+                l
+            })
+        };
+        assert_eq!(
+            sorted("GET /api/v[12]"),
+            Some(vec!["GET /api/v1".to_string(), "GET /api/v2".to_string()])
+        );
+        assert_eq!(
+            sorted(r"status=(4|5)\d\d"),
+            None,
+            "twenty strings are more than a few"
+        );
+        assert_eq!(
+            sorted(r"err(or)?"),
+            Some(vec!["err".into(), "error".into()])
+        );
+        // case folding as Go's: `k` also matches the Kelvin sign
+        let folded = sorted("(?i)ok").unwrap_or_default();
+        assert_eq!(folded.len(), 6);
+        assert!(folded.contains(&"o\u{212A}".to_string()));
+        for inexact in [
+            r"^GET", r"GET$", r"\bfoo\b", "fo+", "a.c", "x*", "", r"[a-z]bc",
+        ] {
+            assert_eq!(exact_literals(inexact), None, "{inexact}");
+        }
+    }
 
     #[test]
     fn perl_classes_are_ascii() {

@@ -4,8 +4,9 @@
 //! - `|= ""` keeps every line and `!= ""` keeps none (Loki negates an always-true filter);
 //! - a regex Loki can reduce to substrings (`foo|bar`, `.*foo.*`, `(?i)foo`) is run as
 //!   substring search, and a case-insensitive one with Loki's own matcher (whose quirks
-//!   decide the answer); every other regex runs on the `regex` crate after translation
-//!   from Go syntax;
+//!   decide the answer); a regex matching a few fixed strings (`GET /api/v[12]`) is run
+//!   as substring search for them; every other regex runs on the `regex` crate after
+//!   translation from Go syntax;
 //! - an `or` chain drops always-true legs when another leg exists (as Loki's `or` does).
 //!
 //! [`LineFilter::eval_batch`] runs a filter over a whole Arrow string column: a
@@ -190,9 +191,13 @@ fn regex_matcher(src: &str) -> Result<Matcher, String> {
         Some(Simple::Literals(lits)) => Ok(Matcher::or(
             lits.iter().map(|(l, ci, _)| contains(l, *ci)).collect(),
         )),
-        None => go_regex::compile(src)
-            .map(Matcher::Regex)
-            .map_err(|e| format!("error parsing regexp: {e}")),
+        None => {
+            let re = go_regex::compile(src).map_err(|e| format!("error parsing regexp: {e}"))?;
+            Ok(match go_regex::exact_literals(src) {
+                Some(lits) => Matcher::or(lits.iter().map(|l| contains(l, false)).collect()),
+                None => Matcher::Regex(re),
+            })
+        }
     }
 }
 

@@ -240,3 +240,32 @@ fn pipelines_can_be_shared_across_threads() {
     send_sync::<Pipeline>();
     send_sync::<StreamPipeline<'static>>();
 }
+
+#[test]
+fn finite_regex_filters_match_as_the_regex_does() {
+    let lines = [
+        "GET /api/v1/users 200",
+        "POST /api/v2/orders",
+        "x GET /api/v2",
+        "GET /api/v3/users",
+        "ends with GET /api/v",
+        "1 starts the next row",
+        "",
+        "get /api/v1",
+    ];
+    for (op, pattern) in [
+        (LineFilterOp::Match, "GET /api/v[12]"),
+        (LineFilterOp::NotMatch, "GET /api/v[12]"),
+        (LineFilterOp::Match, "(GET|POST) /api/v(1|2)"),
+    ] {
+        let p = Pipeline::new(&[contains(op, pattern)], None).unwrap();
+        let re = regex::Regex::new(pattern).unwrap();
+        let expected: Vec<bool> = lines
+            .iter()
+            .map(|l| re.is_match(l) != (op == LineFilterOp::NotMatch))
+            .collect();
+        assert_eq!(batch(&p, &lines), expected, "{pattern}");
+        let one_by_one: Vec<bool> = lines.iter().map(|l| batch(&p, &[l])[0]).collect();
+        assert_eq!(one_by_one, expected, "{pattern}");
+    }
+}
