@@ -13,6 +13,9 @@ pub struct LabelSet {
     pairs: Vec<(String, String)>,
 }
 
+/// Label sets up to this size are searched linearly by [`LabelSet::get`].
+const LINEAR_GET_MAX: usize = 12;
+
 /// Why a label string or label set was rejected, in Loki's wording.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LabelError {
@@ -60,6 +63,15 @@ impl LabelSet {
 
     /// The value of `name`, if present.
     pub fn get(&self, name: &str) -> Option<&str> {
+        // stream label sets are small: comparing lengths first skips nearly every
+        // string comparison, which a binary search cannot (parsers ask per line)
+        if self.pairs.len() <= LINEAR_GET_MAX {
+            return self
+                .pairs
+                .iter()
+                .find(|(k, _)| k.len() == name.len() && k == name)
+                .map(|(_, v)| v.as_str());
+        }
         self.pairs
             .binary_search_by(|(k, _)| k.as_str().cmp(name))
             .ok()

@@ -92,11 +92,14 @@ impl ParserHints {
     /// it is, and no required name equals it. Lets parsers skip sanitizing the keys
     /// they would drop anyway; `false` sends the key through the full check.
     pub(crate) fn skips_plain_key(&self, key: &[u8]) -> bool {
-        let plain = key
-            .first()
-            .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
-            && key.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_');
-        plain && !self.required.is_empty() && !self.required.iter().any(|r| r.as_bytes() == key)
+        // the required names first: comparing lengths rules most of them out at once
+        let unneeded =
+            !self.required.is_empty() && !self.required.iter().any(|r| r.as_bytes() == key);
+        unneeded
+            && key
+                .first()
+                .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+            && key.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
     }
 
     /// True when some required name starts with `prefix` (json skips nested objects

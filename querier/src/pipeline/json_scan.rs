@@ -41,11 +41,27 @@ pub(crate) fn next_token(data: &[u8]) -> Option<usize> {
 /// End of a string whose opening quote was already consumed: the index just past the
 /// closing quote, and whether the string contains a backslash.
 pub(crate) fn string_end(data: &[u8]) -> Option<(usize, bool)> {
-    // fast path: the common string without a backslash before its closing quote
+    // fast paths: the common string without a backslash before its closing quote,
+    // byte by byte while short (keys, levels: a search call costs more), then memchr
+    for (i, &c) in data.iter().take(SHORT_STRING).enumerate() {
+        match c {
+            b'"' => return Some((i + 1, false)),
+            b'\\' => return string_end_escaped(data),
+            _ => {}
+        }
+    }
     let quote = memchr::memchr(b'"', data)?;
     if memchr::memchr(b'\\', &data[..quote]).is_none() {
         return Some((quote + 1, false));
     }
+    string_end_escaped(data)
+}
+
+/// Strings up to this long are scanned byte by byte by [`string_end`].
+const SHORT_STRING: usize = 16;
+
+/// [`string_end`] for a string that may hold a backslash.
+fn string_end_escaped(data: &[u8]) -> Option<(usize, bool)> {
     let mut escaped = false;
     for (i, &c) in data.iter().enumerate() {
         if c == b'"' {

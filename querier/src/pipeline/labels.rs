@@ -236,7 +236,8 @@ pub(crate) fn sanitize_label_key_bytes(key: &[u8], is_prefix: bool, out: &mut St
     if is_prefix && key[0].is_ascii_digit() {
         out.push('_');
     }
-    out.push_str(std::str::from_utf8(key).unwrap_or_default());
+    // plain keys are ASCII: each byte is its char
+    out.extend(key.iter().map(|&b| char::from(b)));
 }
 
 /// Loki's `sanitizeLabelKey`: trims spaces, prefixes a leading digit with `_` (when
