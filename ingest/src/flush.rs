@@ -540,7 +540,7 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn push_waits_while_memory_holds_twice_the_limit() {
+    async fn push_waits_while_memory_holds_one_and_a_half_times_the_limit() {
         let (w, s) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let storage = fs_storage(s.path()).await;
         // no flush loop: only the explicit flush below frees memory
@@ -548,13 +548,21 @@ mod tests {
             .await
             .unwrap();
         let a = [("app", "a")];
-        let long = "x".repeat(300);
+        // 149 raw bytes held, one short of 1.5 x 100: the next push goes through
+        let long = "x".repeat(149);
         ing.push("t", vec![stream(&a, &[(1, long.as_str())])])
             .await
             .unwrap();
+        tokio::time::timeout(
+            Duration::from_secs(1),
+            ing.push("t", vec![stream(&a, &[(2, "y")])]),
+        )
+        .await
+        .expect("a push below the hard limit waited")
+        .unwrap();
         let pusher = {
             let ing = ing.clone();
-            tokio::spawn(async move { ing.push("t", vec![stream(&a, &[(2, "y")])]).await })
+            tokio::spawn(async move { ing.push("t", vec![stream(&a, &[(3, "z")])]).await })
         };
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert!(!pusher.is_finished(), "the push did not wait for memory");
@@ -568,7 +576,7 @@ mod tests {
         assert_eq!(ts_lines(&ing.read("t", &[fa], 0, 10).unwrap()).len(), 1);
         assert_eq!(
             ts_lines(&storage.read("t", &[fa], 0, 10).await.unwrap()).len(),
-            1
+            2
         );
     }
 

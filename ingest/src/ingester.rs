@@ -210,7 +210,7 @@ impl Ingester {
         }
     }
 
-    /// Holds a push back while memory holds twice `flush_memory_bytes` (the flush loop
+    /// Holds a push back while memory holds 1.5 times `flush_memory_bytes` (the flush loop
     /// is behind), so a push faster than flushing slows down instead of filling memory.
     /// Gives up after [`MAX_PUSH_WAIT`]: a push is never refused for it (a failing
     /// store must not stop the WAL-protected write path).
@@ -219,7 +219,7 @@ impl Ingester {
         if limit == 0 {
             return;
         }
-        let hard = limit.saturating_mul(2);
+        let hard = limit.saturating_add(limit / 2);
         let deadline = tokio::time::Instant::now() + MAX_PUSH_WAIT;
         while self.memory_bytes.load(Ordering::Relaxed) >= hard {
             self.flush_wakeup.notify_one();

@@ -42,9 +42,8 @@ const LINE_ZSTD_LEVEL: i32 = 6;
 const PAGE_ROWS: usize = 8 * 1024;
 
 /// Uncompressed bytes per `line` data page: small enough that reading a few rows of a
-/// stream fetches little (pages hold the rows of neighbouring streams too: 1 MiB pages
-/// made queries over a quarter of the streams decode half the data), large enough for
-/// zstd to find repetition.
+/// stream (a time range, or small streams packed into one row group) fetches little,
+/// large enough for zstd to find repetition.
 const LINE_PAGE_BYTES: usize = 256 * 1024;
 
 /// Raw bytes from which a stream gets row groups of its own in a segment (a page's worth:
