@@ -146,16 +146,29 @@ impl LineFilter {
             }
             Matcher::Contains(finder) => {
                 let mut hits = vec![false; lines.len()];
-                buffer_contains(finder, lines, &mut hits);
+                buffer_contains(finder, &[finder.needle()], lines, &mut hits);
                 for (k, h) in keep.iter_mut().zip(hits) {
                     *k = *k && (h != self.negated);
                 }
             }
             Matcher::Or(legs) if legs.iter().all(|l| matches!(l, Matcher::Contains(_))) => {
+                let needles: Vec<&[u8]> = legs
+                    .iter()
+                    .filter_map(|l| match l {
+                        Matcher::Contains(f) => Some(f.needle()),
+                        _ => None,
+                    })
+                    .collect();
                 let mut hits = vec![false; lines.len()];
-                for leg in legs {
-                    if let Matcher::Contains(f) = leg {
-                        buffer_contains(f, lines, &mut hits);
+                let shared = shared_prefix(&needles);
+                if shared.len() >= MIN_SHARED_PREFIX {
+                    // one pass for the prefix every needle starts with (`GET /api/v`)
+                    buffer_contains(&memmem::Finder::new(shared), &needles, lines, &mut hits);
+                } else {
+                    for leg in legs {
+                        if let Matcher::Contains(f) = leg {
+                            buffer_contains(f, &[f.needle()], lines, &mut hits);
+                        }
                     }
                 }
                 for (k, h) in keep.iter_mut().zip(hits) {
@@ -210,9 +223,33 @@ fn regex_prefixes(pattern: &str) -> Option<Vec<Vec<u8>>> {
     Some(literals.iter().map(|l| l.as_bytes().to_vec()).collect())
 }
 
-/// Marks rows of `lines` whose value contains the finder's needle, searching the whole
-/// value buffer at once and mapping each hit to its row through the offsets.
-fn buffer_contains(finder: &memmem::Finder<'_>, lines: &StringArray, hits: &mut [bool]) {
+/// Shortest prefix shared by `or` legs' needles worth one search pass for all of them.
+const MIN_SHARED_PREFIX: usize = 3;
+
+/// The longest prefix every one of `needles` starts with.
+fn shared_prefix<'a>(needles: &[&'a [u8]]) -> &'a [u8] {
+    let Some((first, rest)) = needles.split_first() else {
+        return &[];
+    };
+    let len = rest.iter().fold(first.len(), |len, n| {
+        first[..len]
+            .iter()
+            .zip(n.iter())
+            .take_while(|(a, b)| a == b)
+            .count()
+    });
+    &first[..len]
+}
+
+/// Marks rows of `lines` whose value contains one of `needles`, searching the whole
+/// value buffer at once for a prefix they all start with (`finder`'s needle) and
+/// mapping each hit to its row through the offsets.
+fn buffer_contains(
+    finder: &memmem::Finder<'_>,
+    needles: &[&[u8]],
+    lines: &StringArray,
+    hits: &mut [bool],
+) {
     let n = lines.len();
     if n == 0 {
         return;
@@ -225,7 +262,6 @@ fn buffer_contains(finder: &memmem::Finder<'_>, lines: &StringArray, hits: &mut 
     let Some(hay) = values.get(base..end) else {
         return;
     };
-    let nlen = finder.needle().len();
     let row_end = |r: usize| {
         usize::try_from(offsets[r + 1])
             .unwrap_or(0)
@@ -244,12 +280,16 @@ fn buffer_contains(finder: &memmem::Finder<'_>, lines: &StringArray, hits: &mut 
         if row >= n {
             break;
         }
-        if at + nlen <= row_end(row) {
+        let end = row_end(row);
+        if needles
+            .iter()
+            .any(|n| at + n.len() <= end && hay[at..].starts_with(n))
+        {
             hits[row] = true;
-            pos = row_end(row);
+            pos = end;
             row += 1;
         } else {
-            // the hit straddles two rows: look again just after its start
+            // no needle here, or it straddles two rows: look again just after
             pos = at + 1;
         }
     }

@@ -252,6 +252,9 @@ fn finite_regex_filters_match_as_the_regex_does() {
         "1 starts the next row",
         "",
         "get /api/v1",
+        "GET /api/v3 before GET /api/v2",
+        "GET /api/v",
+        "2 GET /api/v9",
     ];
     for (op, pattern) in [
         (LineFilterOp::Match, "GET /api/v[12]"),
