@@ -24,7 +24,10 @@
 //! zstd level 6, 256 KiB pages), `metadata` (nullable Utf8: a JSON array of
 //! `[name, value]` pairs, dictionary, uncompressed). Rows are
 //! sorted by (fingerprint, ts, push order) and the sort order is recorded in the file's
-//! `sorting_columns`. Row groups hold at most [`crate::segment::ROW_GROUP_ROWS`] rows;
+//! `sorting_columns`. Row groups hold at most [`crate::segment::ROW_GROUP_ROWS`] rows and
+//! start only at a stream's first row: a stream with a page's worth of lines has row groups
+//! of its own, smaller neighbours share one (older segments cut them at equal row counts;
+//! readers take row groups from the index record either way);
 //! `fingerprint` and `ts` carry page statistics (column index) and every column has an
 //! offset index, so a reader can fetch and decode only the pages holding the rows it needs.
 //!
