@@ -502,7 +502,7 @@ mod tests {
             stream(40 + 2 * rg + 2..40 + 2 * rg + 5, 1), // small, last
         ];
         let end = 40 + 2 * ROW_GROUP_ROWS + 2;
-        let third = (2 * ROW_GROUP_ROWS + 2) / 3;
+        let third = (2 * ROW_GROUP_ROWS + 2).div_ceil(3);
         assert_eq!(
             row_group_ranges(&streams),
             vec![
