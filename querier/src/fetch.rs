@@ -347,12 +347,16 @@ fn selected_cols(b: &RecordBatch, mask: &BooleanArray) -> Result<FpBatch> {
     let ts = filter(&cols.cols.ts, mask).map_err(internal)?;
     cols.fps = fps.as_primitive::<UInt64Type>().clone();
     cols.cols.ts = ts.as_primitive::<Int64Type>().clone();
-    cols.cols.sel = Some(
-        mask.values()
-            .set_indices()
-            .filter_map(|i| u32::try_from(i).ok())
-            .collect(),
-    );
+    // `filter` drops null slots, so the selection must too
+    let kept: Box<dyn Iterator<Item = usize>> = match mask.nulls() {
+        Some(nulls) => Box::new(
+            mask.values()
+                .set_indices()
+                .filter(move |&i| nulls.is_valid(i)),
+        ),
+        None => Box::new(mask.values().set_indices()),
+    };
+    cols.cols.sel = Some(kept.filter_map(|i| u32::try_from(i).ok()).collect());
     Ok(cols)
 }
 
@@ -504,5 +508,34 @@ impl<'a> MetadataPipeline<'a> {
             MetadataPipeline::Query(p) => Some(p),
             MetadataPipeline::Empty(p) => p.as_ref(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selected_columns_keep_lines_in_place_behind_the_selection() {
+        let batch = RecordBatch::try_new(
+            storage::log_schema(),
+            vec![
+                Arc::new(UInt64Array::from(vec![7, 7, 7, 9])),
+                Arc::new(Int64Array::from(vec![1, 2, 3, 4])),
+                Arc::new(StringArray::from(vec!["a", "b", "c", "d"])),
+                Arc::new(StringArray::from(vec![None::<&str>; 4])),
+            ],
+        )
+        .unwrap();
+        // a null slot is dropped, as `filter` drops it
+        let mask = BooleanArray::from(vec![Some(true), None, Some(false), Some(true)]);
+        let cols = selected_cols(&batch, &mask).unwrap();
+        assert_eq!(cols.fps.values().as_ref(), &[7, 9]);
+        assert_eq!(cols.cols.ts.values().as_ref(), &[1, 4]);
+        assert_eq!(cols.cols.sel.as_deref(), Some(&[0u32, 3][..]));
+        let lines: Vec<&str> = (0..2)
+            .map(|r| cols.cols.line.value(cols.cols.row(r) as usize))
+            .collect();
+        assert_eq!(lines, ["a", "d"]);
     }
 }
