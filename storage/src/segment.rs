@@ -179,7 +179,7 @@ fn build_batch(streams: Vec<StreamData>) -> Result<RecordBatch> {
 
 /// Row ranges of a segment's row groups, cut only between streams so that no page holds
 /// the rows of two streams a query might not both want (with pages shared by neighbours,
-/// a query over a quarter of the streams decoded a third more than its streams' lines).
+/// a query over a quarter of the streams fetched and decoded 1.7-2x its streams' pages).
 /// A stream of at least [`STREAM_GROUP_BYTES`] gets row groups of its own (split into
 /// equal parts of at most [`ROW_GROUP_ROWS`] rows); smaller neighbours share one until it
 /// holds that much, since decoding a small neighbour's rows costs less than a row group.
