@@ -364,7 +364,7 @@ mod tests {
         assert_eq!(
             sorted(r"status=(4|5)\d\d"),
             None,
-            "twenty strings are more than a few"
+            "two hundred strings are more than a few"
         );
         assert_eq!(
             sorted(r"err(or)?"),
