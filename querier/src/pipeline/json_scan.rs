@@ -50,8 +50,10 @@ pub(crate) fn string_end(data: &[u8]) -> Option<(usize, bool)> {
             _ => {}
         }
     }
-    let quote = memchr::memchr(b'"', data)?;
-    if memchr::memchr(b'\\', &data[..quote]).is_none() {
+    // the first SHORT_STRING bytes hold neither quote nor backslash
+    let rest = data.get(SHORT_STRING..)?;
+    let quote = SHORT_STRING + memchr::memchr(b'"', rest)?;
+    if memchr::memchr(b'\\', &data[SHORT_STRING..quote]).is_none() {
         return Some((quote + 1, false));
     }
     string_end_escaped(data)
@@ -342,6 +344,17 @@ mod tests {
             Ok::<(), &'static str>(())
         })?;
         Ok(out)
+    }
+
+    #[test]
+    fn string_end_on_both_sides_of_the_bytewise_window() {
+        for n in [0, 5, SHORT_STRING - 1, SHORT_STRING, SHORT_STRING + 1, 40] {
+            let plain = format!("{}\" tail", "a".repeat(n));
+            assert_eq!(string_end(plain.as_bytes()), Some((n + 1, false)), "{n}");
+            let escaped = format!("{}\\\"b\" tail", "a".repeat(n));
+            assert_eq!(string_end(escaped.as_bytes()), Some((n + 4, true)), "{n}");
+            assert_eq!(string_end("a".repeat(n).as_bytes()), None, "{n}");
+        }
     }
 
     #[test]

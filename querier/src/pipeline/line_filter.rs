@@ -92,6 +92,9 @@ impl Matcher {
 pub(crate) struct LineFilter {
     matcher: Matcher,
     negated: bool,
+    /// For an `or` of substrings that all start alike (`GET /api/v1`, `GET /api/v2`): a
+    /// finder of that shared prefix, so a column is searched once for all of them.
+    shared_prefix: Option<Box<memmem::Finder<'static>>>,
 }
 
 impl LineFilter {
@@ -110,9 +113,20 @@ impl LineFilter {
                 },
             });
         }
+        let matcher = Matcher::or(legs);
+        let shared_prefix = match &matcher {
+            Matcher::Or(legs) => {
+                let needles = contains_needles(legs).unwrap_or_default();
+                let shared = shared_prefix(&needles);
+                (shared.len() >= MIN_SHARED_PREFIX)
+                    .then(|| Box::new(memmem::Finder::new(shared).into_owned()))
+            }
+            _ => None,
+        };
         Ok(Self {
-            matcher: Matcher::or(legs),
+            matcher,
             negated: f.op.is_negative(),
+            shared_prefix,
         })
     }
 
@@ -151,23 +165,16 @@ impl LineFilter {
                     *k = *k && (h != self.negated);
                 }
             }
-            Matcher::Or(legs) if legs.iter().all(|l| matches!(l, Matcher::Contains(_))) => {
-                let needles: Vec<&[u8]> = legs
-                    .iter()
-                    .filter_map(|l| match l {
-                        Matcher::Contains(f) => Some(f.needle()),
-                        _ => None,
-                    })
-                    .collect();
+            Matcher::Or(legs) if let Some(needles) = contains_needles(legs) => {
                 let mut hits = vec![false; lines.len()];
-                let shared = shared_prefix(&needles);
-                if shared.len() >= MIN_SHARED_PREFIX {
+                match &self.shared_prefix {
                     // one pass for the prefix every needle starts with (`GET /api/v`)
-                    buffer_contains(&memmem::Finder::new(shared), &needles, lines, &mut hits);
-                } else {
-                    for leg in legs {
-                        if let Matcher::Contains(f) = leg {
-                            buffer_contains(f, &[f.needle()], lines, &mut hits);
+                    Some(shared) => buffer_contains(shared, &needles, lines, &mut hits),
+                    None => {
+                        for leg in legs {
+                            if let Matcher::Contains(f) = leg {
+                                buffer_contains(f, &[f.needle()], lines, &mut hits);
+                            }
                         }
                     }
                 }
@@ -225,6 +232,16 @@ fn regex_prefixes(pattern: &str) -> Option<Vec<Vec<u8>>> {
 
 /// Shortest prefix shared by `or` legs' needles worth one search pass for all of them.
 const MIN_SHARED_PREFIX: usize = 3;
+
+/// The needles of `legs` when every leg is a case-sensitive substring.
+fn contains_needles(legs: &[Matcher]) -> Option<Vec<&[u8]>> {
+    legs.iter()
+        .map(|l| match l {
+            Matcher::Contains(f) => Some(f.needle()),
+            _ => None,
+        })
+        .collect()
+}
 
 /// The longest prefix every one of `needles` starts with.
 fn shared_prefix<'a>(needles: &[&'a [u8]]) -> &'a [u8] {
