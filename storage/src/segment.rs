@@ -184,13 +184,12 @@ fn build_batch(streams: Vec<StreamData>) -> Result<RecordBatch> {
 /// equal parts of at most [`ROW_GROUP_ROWS`] rows); smaller neighbours share one until it
 /// holds that much, since decoding a small neighbour's rows costs less than a row group.
 fn row_group_ranges(streams: &[IndexStream]) -> Vec<Range<usize>> {
-    let rows_of = |s: &IndexStream| (s.row_end - s.row_start) as usize;
     let mut out = Vec::new();
     // the row group being packed with small streams, and its bytes
     let mut pack: Option<(Range<usize>, u64)> = None;
     for s in streams {
         let range = s.row_start as usize..s.row_end as usize;
-        if s.bytes >= STREAM_GROUP_BYTES || rows_of(s) > ROW_GROUP_ROWS {
+        if s.bytes >= STREAM_GROUP_BYTES || range.len() > ROW_GROUP_ROWS {
             out.extend(pack.take().map(|(rows, _)| rows));
             let rows = range.len();
             let per_group = rows.div_ceil(rows.div_ceil(ROW_GROUP_ROWS)).max(1);
