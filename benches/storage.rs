@@ -1,4 +1,5 @@
 //! Micro-benchmarks of storage: segment encoding (`storage::segment::encode_segment`),
+//! the trigram page filters built with it (`storage::grams::FilterBuilder`),
 //! segment reading/decoding (`Storage::read` on a local filesystem store, page cache
 //! warm), and index lookups (`Storage::series` over many streams).
 
@@ -161,5 +162,25 @@ fn bench_index(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_segment, bench_index);
+/// Trigram filters over 100k mixed lines in blocks of about 1 MiB, as a flush builds them.
+fn bench_page_filters(c: &mut Criterion) {
+    let mut owned = common::nginx_lines(50_000);
+    owned.extend(common::json_lines(50_000));
+    let lines: Vec<&str> = owned.iter().map(String::as_str).collect();
+    let bytes = common::total_bytes(&owned);
+    let per_block = (lines.len() as u64 * (1 << 20) / bytes).max(1);
+    let blocks: Vec<std::ops::Range<u64>> = (0..lines.len() as u64)
+        .step_by(per_block as usize)
+        .map(|s| s..(s + per_block).min(lines.len() as u64))
+        .collect();
+    let mut group = c.benchmark_group("page_filters_100k_lines");
+    group.throughput(Throughput::Bytes(bytes));
+    group.bench_function("build", |b| {
+        let mut builder = storage::grams::FilterBuilder::default();
+        b.iter(|| builder.build(black_box(&lines), &blocks))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_segment, bench_page_filters, bench_index);
 criterion_main!(benches);

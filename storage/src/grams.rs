@@ -154,17 +154,15 @@ pub struct PageFilters {
 }
 
 /// Reusable state for building filters: a bitmap over all trigram hashes marking those
-/// seen in the current block (8 KiB), and the list of them (to size the filter).
+/// seen in the current block (8 KiB, stays in L1 cache).
 pub struct FilterBuilder {
     seen: Box<[u64; GRAM_SPACE / 64]>,
-    grams: Vec<u16>,
 }
 
 impl Default for FilterBuilder {
     fn default() -> Self {
         Self {
             seen: Box::new([0; GRAM_SPACE / 64]),
-            grams: Vec::new(),
         }
     }
 }
@@ -181,35 +179,52 @@ impl FilterBuilder {
                 continue;
             };
             for line in page_lines {
-                let bytes = line.as_bytes();
-                let [a, b, rest @ ..] = bytes else {
-                    continue;
-                };
-                // rolling 24-bit key of the last three bytes
-                let mut key = (u32::from(*a) << 8) | u32::from(*b);
-                for &c in rest {
-                    key = ((key << 8) | u32::from(c)) & 0xFF_FFFF;
-                    let gram = gram_hash(key);
-                    // `gram / 64` < GRAM_SPACE / 64: in bounds by type
-                    let (word, bit) = (usize::from(gram / 64), gram % 64);
-                    if self.seen[word] & (1 << bit) == 0 {
-                        self.seen[word] |= 1 << bit;
-                        self.grams.push(gram);
-                    }
-                }
+                self.mark(line.as_bytes());
             }
-            let mut bloom = Bloom::with_grams(self.grams.len());
-            for &gram in &self.grams {
-                bloom.insert(gram);
-            }
-            self.seen.fill(0);
-            self.grams.clear();
             out.push(PageFilter {
                 rows: rows.clone(),
-                bloom,
+                bloom: self.take_bloom(),
             });
         }
         PageFilters { pages: out }
+    }
+
+    /// Marks every trigram hash of `bytes` as seen. Setting a bit unconditionally (no
+    /// test, no list of new hashes) keeps the loop free of unpredictable branches.
+    fn mark(&mut self, bytes: &[u8]) {
+        // two trigrams per four-byte load: no loop-carried key
+        let mut quads = bytes.windows(4).step_by(2);
+        for quad in quads.by_ref() {
+            let w = u32::from_be_bytes([quad[0], quad[1], quad[2], quad[3]]);
+            self.set(w >> 8);
+            self.set(w & 0xFF_FFFF);
+        }
+        // pairs start at even offsets, so an odd length leaves the last trigram
+        if bytes.len() >= 3 && bytes.len() % 2 == 1 {
+            let t = &bytes[bytes.len() - 3..];
+            self.set((u32::from(t[0]) << 16) | (u32::from(t[1]) << 8) | u32::from(t[2]));
+        }
+    }
+
+    fn set(&mut self, key: u32) {
+        let gram = gram_hash(key);
+        // `gram / 64` < GRAM_SPACE / 64: in bounds by type
+        self.seen[usize::from(gram / 64)] |= 1 << (gram % 64);
+    }
+
+    /// A Bloom filter of the hashes marked since the last call, which it clears.
+    fn take_bloom(&mut self) -> Bloom {
+        let distinct: u32 = self.seen.iter().map(|w| w.count_ones()).sum();
+        let mut bloom = Bloom::with_grams(distinct as usize);
+        for (i, word) in self.seen.iter_mut().enumerate() {
+            let mut bits = std::mem::take(word);
+            while bits != 0 {
+                let gram = (i * 64) as u16 | bits.trailing_zeros() as u16;
+                bloom.insert(gram);
+                bits &= bits - 1;
+            }
+        }
+        bloom
     }
 }
 
@@ -380,6 +395,28 @@ mod tests {
             "level=error",
         ];
         FilterBuilder::default().build(&lines, &[0..2, 2..3, 3..6])
+    }
+
+    #[test]
+    fn marking_sees_every_trigram_of_lines_of_any_length() {
+        let text = b"GET /api/v1/users?id=42";
+        for len in 0..text.len() {
+            let line = &text[..len];
+            let mut b = FilterBuilder::default();
+            b.mark(line);
+            let mut marked = Vec::new();
+            for (i, word) in b.seen.iter().enumerate() {
+                for bit in 0..64 {
+                    if word & (1 << bit) != 0 {
+                        marked.push((i * 64 + bit) as u16);
+                    }
+                }
+            }
+            let mut want: Vec<u16> = grams(line).collect();
+            want.sort_unstable();
+            want.dedup();
+            assert_eq!(marked, want, "line of {len} bytes");
+        }
     }
 
     #[test]
