@@ -30,11 +30,10 @@ fn segment_streams() -> Vec<StreamData> {
         .map(|s| {
             let pod = format!("pod-{s}");
             let labels = common::labels(&[("app", "nginx"), ("pod", pod.as_str())]);
-            StreamData {
-                fingerprint: labels.fingerprint(),
+            StreamData::from_entries(
                 labels,
-                entries: common::entries(&lines, common::T0 + s as i64, SEG_SPACING),
-            }
+                common::entries(&lines, common::T0 + s as i64, SEG_SPACING),
+            )
         })
         .collect()
 }
@@ -50,10 +49,7 @@ fn open(rt: &tokio::runtime::Runtime, root: &std::path::Path) -> Storage {
 
 fn bench_segment(c: &mut Criterion) {
     let streams = segment_streams();
-    let bytes: u64 = streams
-        .iter()
-        .flat_map(|s| s.entries.iter().map(|e| e.line.len() as u64))
-        .sum();
+    let bytes: u64 = streams.iter().map(StreamData::line_bytes).sum();
     let rows = (SEG_STREAMS * SEG_PER_STREAM) as i64;
     let encoded = storage::segment::encode_segment("bench", streams.clone())
         .unwrap()
@@ -124,11 +120,10 @@ fn bench_index(c: &mut Criterion) {
                 let env = if i % 4 == 0 { "dev" } else { "prod" };
                 let labels =
                     common::labels(&[("app", app.as_str()), ("env", env), ("pod", pod.as_str())]);
-                StreamData {
-                    fingerprint: labels.fingerprint(),
+                StreamData::from_entries(
                     labels,
-                    entries: common::entries(&[format!("line {i}")], common::T0, 1),
-                }
+                    common::entries(&[format!("line {i}")], common::T0, 1),
+                )
             })
             .collect();
         rt.block_on(store.write_segment("fake", streams)).unwrap();

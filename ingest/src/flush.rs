@@ -36,7 +36,7 @@ fn split_segments(data: Vec<StreamData>, target: usize) -> Vec<Vec<StreamData>> 
     let mut current = Vec::new();
     let mut bytes = 0usize;
     for s in data {
-        bytes += s.entries.iter().map(|e| e.line.len()).sum::<usize>();
+        bytes += s.line_bytes() as usize;
         current.push(s);
         if bytes >= target {
             out.push(std::mem::take(&mut current));
@@ -201,7 +201,10 @@ impl Ingester {
             let Some(reason) = reason else { continue };
             let segment = self.wal.current_segment();
             let Snapshot {
-                entries,
+                ts,
+                lines,
+                metadata,
+                metadata_bytes,
                 cut,
                 through_seq,
             } = head.snapshot();
@@ -209,7 +212,10 @@ impl Ingester {
             data.push(StreamData {
                 labels: slot.labels.clone(),
                 fingerprint: slot.fingerprint,
-                entries,
+                ts,
+                lines,
+                metadata,
+                metadata_bytes,
             });
             pending.push(Pending {
                 slot,
@@ -222,7 +228,7 @@ impl Ingester {
         if pending.is_empty() {
             return Ok(0);
         }
-        let entries: usize = data.iter().map(|d| d.entries.len()).sum();
+        let entries: usize = data.iter().map(StreamData::len).sum();
         // a flush under memory pressure is one segment, encoded on one core while pushes
         // go on on the other; a larger flush (e.g. shutdown) becomes several segments
         // encoded at once
@@ -583,13 +589,15 @@ mod tests {
     #[test]
     fn large_flushes_split_into_segments_of_whole_streams() {
         let data = |n: usize| StreamData {
-            labels: logql::LabelSet::from_pairs([("n", n.to_string())]),
             fingerprint: n as u64,
-            entries: vec![storage::Entry {
-                ts: 1,
-                line: "x".repeat(n),
-                metadata: Vec::new(),
-            }],
+            ..StreamData::from_entries(
+                logql::LabelSet::from_pairs([("n", n.to_string())]),
+                vec![storage::Entry {
+                    ts: 1,
+                    line: "x".repeat(n),
+                    metadata: Vec::new(),
+                }],
+            )
         };
         let groups = split_segments(vec![data(10), data(5), data(20), data(1)], 15);
         let sizes: Vec<Vec<u64>> = groups

@@ -10,8 +10,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::time::Instant;
 
-use storage::Entry;
-use storage::arrow::array::{Int64Builder, StringBuilder, UInt64Builder};
+use storage::arrow::array::{Int64Array, Int64Builder, StringArray, StringBuilder, UInt64Builder};
 
 /// A hasher for keys that already are good 64-bit hashes.
 #[derive(Default)]
@@ -87,8 +86,14 @@ pub struct HeadBlock {
 /// An entry kept by a flush snapshot: how many entries (in push order) it covers.
 #[derive(Debug)]
 pub struct Snapshot {
-    /// Entries sorted by ts (ties in push order).
-    pub entries: Vec<Entry>,
+    /// Timestamps, sorted (ties in push order).
+    pub ts: Int64Array,
+    /// The lines, one per `ts`.
+    pub lines: StringArray,
+    /// Structured metadata per entry as segments store it (JSON), null where none.
+    pub metadata: StringArray,
+    /// Bytes of the metadata names and values.
+    pub metadata_bytes: u64,
     /// Number of head entries (push order) the snapshot holds.
     pub cut: usize,
     /// `last_seq` at snapshot time.
@@ -317,27 +322,40 @@ impl HeadBlock {
         n
     }
 
-    /// Copies every entry (timestamp order) for a flush.
+    /// Copies every entry (timestamp order) for a flush, straight into the columns a
+    /// segment stores: each line is copied once, into one buffer.
     pub fn snapshot(&mut self) -> Snapshot {
         self.ordered();
         let order = self.order.as_deref().unwrap_or(&[]);
-        let entries = order
-            .iter()
-            .map(|&i| {
-                let e = &self.entries[i as usize];
-                Entry {
-                    ts: e.ts,
-                    line: self.lines.get(e.start..e.end).unwrap_or("").to_string(),
-                    metadata: self
-                        .metadata
-                        .get(e.meta as usize)
-                        .cloned()
-                        .unwrap_or_default(),
+        let line_bytes = self.entries.iter().map(|e| e.end - e.start).sum();
+        let mut ts = Vec::with_capacity(order.len());
+        let mut lines = StringBuilder::with_capacity(order.len(), line_bytes);
+        let mut metadata = StringBuilder::with_capacity(order.len(), 0);
+        let mut metadata_bytes = 0u64;
+        let mut json = Vec::new();
+        for &i in order {
+            let e = &self.entries[i as usize];
+            ts.push(e.ts);
+            lines.append_value(self.line(e));
+            match self.metadata.get(e.meta as usize) {
+                Some(pairs) => {
+                    json.clear();
+                    storage::segment::encode_metadata(pairs, &mut json);
+                    // JSON text serialized from `String`s: valid UTF-8
+                    metadata.append_value(String::from_utf8_lossy(&json));
+                    metadata_bytes += pairs
+                        .iter()
+                        .map(|(k, v)| (k.len() + v.len()) as u64)
+                        .sum::<u64>();
                 }
-            })
-            .collect();
+                None => metadata.append_null(),
+            }
+        }
         Snapshot {
-            entries,
+            ts: Int64Array::from(ts),
+            lines: lines.finish(),
+            metadata: metadata.finish(),
+            metadata_bytes,
             cut: self.entries.len(),
             through_seq: self.last_seq,
         }
@@ -503,10 +521,9 @@ mod tests {
     const NONE: &[(&str, &str)] = &[];
 
     fn lines(h: &mut HeadBlock) -> Vec<(i64, String)> {
-        h.snapshot()
-            .entries
-            .into_iter()
-            .map(|e| (e.ts, e.line))
+        let s = h.snapshot();
+        (0..s.ts.len())
+            .map(|i| (s.ts.value(i), s.lines.value(i).to_string()))
             .collect()
     }
 
@@ -603,21 +620,10 @@ mod tests {
         assert_eq!(h.min_segment, 4);
         assert_eq!(h.raw_bytes(), 2 + 4);
         let s = h.snapshot();
-        assert_eq!(
-            s.entries,
-            vec![
-                Entry {
-                    ts: 0,
-                    line: "d".into(),
-                    metadata: vec![]
-                },
-                Entry {
-                    ts: 2,
-                    line: "c".into(),
-                    metadata: vec![("k2".into(), "v2".into())]
-                },
-            ]
-        );
+        assert_eq!(lines(&mut h), vec![(0, "d".into()), (2, "c".into())]);
+        assert!(s.metadata.is_null(0));
+        assert_eq!(s.metadata.value(1), r#"[["k2","v2"]]"#);
+        assert_eq!(s.metadata_bytes, 4);
         assert!(!h.append(2, "c", NONE, now));
         h.remove_flushed(2, 5, now);
         assert!(h.is_empty());

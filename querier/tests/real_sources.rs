@@ -21,11 +21,7 @@ fn entry(ts: i64, line: &str) -> Entry {
 
 /// One stream's entries as storage takes them.
 fn stream_data(labels: &LabelSet, entries: Vec<Entry>) -> StreamData {
-    StreamData {
-        labels: labels.clone(),
-        fingerprint: labels.fingerprint(),
-        entries,
-    }
+    StreamData::from_entries(labels.clone(), entries)
 }
 
 /// A range query with limit 100 (no interval).

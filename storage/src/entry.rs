@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, OnceLock};
 
+use datafusion::arrow::array::{Int64Array, StringArray, StringBuilder};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use logql::LabelSet;
 
@@ -17,15 +18,85 @@ pub struct Entry {
     pub metadata: Vec<(String, String)>,
 }
 
-/// One stream's entries, sorted by timestamp, handed to storage at flush.
+/// One stream's entries, sorted by timestamp, handed to storage at flush as the columns a
+/// segment stores, so that a flush copies each line once (from the ingester's head
+/// buffer into `lines`) and segment row groups are slices of these arrays.
 #[derive(Clone, Debug)]
 pub struct StreamData {
     /// The stream's labels.
     pub labels: LabelSet,
     /// `labels.fingerprint()`.
     pub fingerprint: u64,
-    /// Entries sorted by `ts` (ties in push order), exact duplicates removed.
-    pub entries: Vec<Entry>,
+    /// Nanoseconds since the epoch, sorted (ties in push order); exact duplicates
+    /// removed by the ingester.
+    pub ts: Int64Array,
+    /// The lines, one per `ts`.
+    pub lines: StringArray,
+    /// Structured metadata per entry as in the segment's `metadata` column (JSON array of
+    /// pairs, see `segment::encode_metadata`); null where an entry has none.
+    pub metadata: StringArray,
+    /// Bytes of the metadata names and values (Loki counts them as entry bytes).
+    pub metadata_bytes: u64,
+}
+
+impl StreamData {
+    /// The columns of `entries`, sorted by timestamp (stable: ties keep their order).
+    pub fn from_entries(labels: LabelSet, mut entries: Vec<Entry>) -> Self {
+        entries.sort_by_key(|e| e.ts);
+        let line_bytes = entries.iter().map(|e| e.line.len()).sum();
+        let mut lines = StringBuilder::with_capacity(entries.len(), line_bytes);
+        let mut metadata = StringBuilder::new();
+        let mut metadata_bytes = 0u64;
+        let mut json = Vec::new();
+        for e in &entries {
+            lines.append_value(&e.line);
+            if e.metadata.is_empty() {
+                metadata.append_null();
+            } else {
+                json.clear();
+                crate::segment::encode_metadata(&e.metadata, &mut json);
+                // JSON text serialized from `String`s: valid UTF-8
+                metadata.append_value(String::from_utf8_lossy(&json));
+                metadata_bytes += e
+                    .metadata
+                    .iter()
+                    .map(|(k, v)| (k.len() + v.len()) as u64)
+                    .sum::<u64>();
+            }
+        }
+        Self {
+            fingerprint: labels.fingerprint(),
+            labels,
+            ts: entries.iter().map(|e| e.ts).collect(),
+            lines: lines.finish(),
+            metadata: metadata.finish(),
+            metadata_bytes,
+        }
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.ts.len()
+    }
+
+    /// True without entries.
+    pub fn is_empty(&self) -> bool {
+        self.ts.is_empty()
+    }
+
+    /// Raw bytes as Loki counts them: lines plus metadata names and values.
+    pub fn raw_bytes(&self) -> u64 {
+        self.line_bytes() + self.metadata_bytes
+    }
+
+    /// Bytes of the lines alone.
+    pub fn line_bytes(&self) -> u64 {
+        let offsets = self.lines.value_offsets();
+        match (offsets.first(), offsets.last()) {
+            (Some(first), Some(last)) => (last - first) as u64,
+            _ => 0,
+        }
+    }
 }
 
 /// A stream known to the index or to an ingester.
@@ -69,4 +140,46 @@ pub fn log_schema() -> SchemaRef {
             ]))
         })
         .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::Array;
+
+    #[test]
+    fn entries_become_sorted_columns_with_metadata_as_json() {
+        let e = |ts: i64, line: &str, md: &[(&str, &str)]| Entry {
+            ts,
+            line: line.to_string(),
+            metadata: md
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        let labels = LabelSet::from_pairs([("app", "a")]);
+        let s = StreamData::from_entries(
+            labels.clone(),
+            vec![
+                e(5, "late", &[]),
+                e(1, "first", &[("trace", "x\"1")]),
+                e(5, "tie", &[]),
+            ],
+        );
+        assert_eq!(s.fingerprint, labels.fingerprint());
+        assert_eq!(s.ts.values().to_vec(), vec![1, 5, 5]);
+        let lines: Vec<&str> = (0..s.len()).map(|i| s.lines.value(i)).collect();
+        assert_eq!(lines, vec!["first", "late", "tie"]);
+        assert_eq!(s.metadata.value(0), r#"[["trace","x\"1"]]"#);
+        assert!(s.metadata.is_null(1) && s.metadata.is_null(2));
+        assert_eq!(s.metadata_bytes, 8);
+        assert_eq!(s.line_bytes(), 12);
+        assert_eq!(s.raw_bytes(), 20);
+        // a slice's line bytes count only its own lines
+        let tail = StreamData {
+            lines: s.lines.slice(1, 2),
+            ..s.clone()
+        };
+        assert_eq!(tail.line_bytes(), 7);
+    }
 }

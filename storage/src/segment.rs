@@ -6,10 +6,9 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use datafusion::arrow::array::{
-    ArrayRef, AsArray, Int64Array, StringArray, StringBuilder, UInt64Array,
-};
-use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, UInt32Array, UInt64Array};
+use datafusion::arrow::compute::{concat, take};
+use datafusion::arrow::datatypes::Int64Type;
 use datafusion::parquet::arrow::arrow_writer::{
     ArrowColumnChunk, ArrowRowGroupWriterFactory, compute_leaves,
 };
@@ -110,71 +109,95 @@ fn writer_properties() -> Result<WriterProperties> {
         .build())
 }
 
-/// Raw size of an entry as Loki counts it: line plus structured metadata names and values.
-fn entry_bytes(e: &crate::Entry) -> u64 {
-    let meta: usize = e.metadata.iter().map(|(k, v)| k.len() + v.len()).sum();
-    (e.line.len() + meta) as u64
+/// `s` with its entries in timestamp order (stable: ties keep their order).
+fn sorted_by_ts(s: StreamData) -> Result<StreamData> {
+    if s.ts.values().is_sorted() {
+        return Ok(s);
+    }
+    let mut order: Vec<u32> = (0..s.len() as u32).collect();
+    order.sort_by_key(|&i| s.ts.value(i as usize));
+    let order = UInt32Array::from(order);
+    let take_as = |a: &dyn Array| take(a, &order, None);
+    Ok(StreamData {
+        ts: take_as(&s.ts)?.as_primitive::<Int64Type>().clone(),
+        lines: take_as(&s.lines)?.as_string::<i32>().clone(),
+        metadata: take_as(&s.metadata)?.as_string::<i32>().clone(),
+        ..s
+    })
+}
+
+/// One stream from two with one fingerprint, in timestamp order (`first`'s entries
+/// before `second`'s on equal timestamps).
+fn merge_streams(first: StreamData, second: StreamData) -> Result<StreamData> {
+    let ts = concat(&[&first.ts, &second.ts])?;
+    let lines = concat(&[&first.lines, &second.lines])?;
+    let metadata = concat(&[&first.metadata, &second.metadata])?;
+    sorted_by_ts(StreamData {
+        ts: ts.as_primitive::<Int64Type>().clone(),
+        lines: lines.as_string::<i32>().clone(),
+        metadata: metadata.as_string::<i32>().clone(),
+        metadata_bytes: first.metadata_bytes + second.metadata_bytes,
+        ..first
+    })
 }
 
 /// Sorts streams by fingerprint and merges streams that share one (keeping ts order and,
 /// for equal ts, the order they were given in). Drops empty streams.
-fn normalize(mut streams: Vec<StreamData>) -> Vec<StreamData> {
-    streams.retain(|s| !s.entries.is_empty());
-    for s in &mut streams {
-        if !s.entries.is_sorted_by_key(|e| e.ts) {
-            s.entries.sort_by_key(|e| e.ts); // stable: keeps push order on ties
-        }
-    }
-    streams.sort_by_key(|s| s.fingerprint);
+fn normalize(mut streams: Vec<StreamData>) -> Result<Vec<StreamData>> {
+    streams.retain(|s| !s.is_empty());
+    streams.sort_by_key(|s| s.fingerprint); // stable: merged streams keep their order
     let mut out: Vec<StreamData> = Vec::with_capacity(streams.len());
     for s in streams {
-        match out.last_mut() {
+        let s = sorted_by_ts(s)?;
+        match out.pop() {
             Some(last) if last.fingerprint == s.fingerprint => {
-                last.entries.extend(s.entries);
-                last.entries.sort_by_key(|e| e.ts); // stable: keeps push order on ties
+                out.push(merge_streams(last, s)?);
             }
-            _ => out.push(s),
+            Some(last) => out.extend([last, s]),
+            None => out.push(s),
         }
     }
-    out
+    Ok(out)
 }
 
-/// Builds the segment's single record batch (rows sorted by fingerprint, ts).
-fn build_batch(streams: Vec<StreamData>) -> Result<RecordBatch> {
-    let rows: usize = streams.iter().map(|s| s.entries.len()).sum();
-    let line_bytes: usize = streams
-        .iter()
-        .flat_map(|s| s.entries.iter())
-        .map(|e| e.line.len())
-        .sum();
-    let mut fps = Vec::with_capacity(rows);
-    let mut ts = Vec::with_capacity(rows);
-    let mut lines = StringBuilder::with_capacity(rows, line_bytes);
-    let mut meta = StringBuilder::with_capacity(rows, 0);
-    let mut json = Vec::new();
-    // each stream's entries are freed once copied: the flush holds one copy of its lines
-    for s in streams {
-        for e in &s.entries {
-            fps.push(s.fingerprint);
-            ts.push(e.ts);
-            lines.append_value(&e.line);
-            if e.metadata.is_empty() {
-                meta.append_null();
-            } else {
-                json.clear();
-                encode_metadata(&e.metadata, &mut json);
-                // `json` holds only JSON text built from `String`s: valid UTF-8
-                meta.append_value(String::from_utf8_lossy(&json));
+/// The columns of segment rows `rows` (`starts[i]`: the first row of `streams[i]`): a
+/// slice of one stream's arrays, or the concatenation of several small streams'.
+fn group_columns(
+    streams: &[StreamData],
+    starts: &[usize],
+    rows: &Range<usize>,
+) -> Result<Vec<ArrayRef>> {
+    let first = starts
+        .partition_point(|&s| s <= rows.start)
+        .saturating_sub(1);
+    let mut fps = Vec::with_capacity(rows.len());
+    let (mut ts, mut lines, mut metadata) = (Vec::new(), Vec::new(), Vec::new());
+    for (s, &start) in streams.iter().zip(starts).skip(first) {
+        if start >= rows.end {
+            break;
+        }
+        let lo = rows.start.max(start) - start;
+        let hi = rows.end.min(start + s.len()) - start;
+        fps.extend(std::iter::repeat_n(s.fingerprint, hi - lo));
+        ts.push(s.ts.slice(lo, hi - lo));
+        lines.push(s.lines.slice(lo, hi - lo));
+        metadata.push(s.metadata.slice(lo, hi - lo));
+    }
+    fn joined<A: Array + Clone + 'static>(parts: Vec<A>) -> Result<ArrayRef> {
+        match parts.as_slice() {
+            [one] => Ok(Arc::new(one.clone())),
+            _ => {
+                let refs: Vec<&dyn Array> = parts.iter().map(|a| a as &dyn Array).collect();
+                Ok(concat(&refs)?)
             }
         }
     }
-    let columns: Vec<ArrayRef> = vec![
+    Ok(vec![
         Arc::new(UInt64Array::from(fps)),
-        Arc::new(Int64Array::from(ts)),
-        Arc::new(lines.finish()),
-        Arc::new(meta.finish()),
-    ];
-    Ok(RecordBatch::try_new(log_schema(), columns)?)
+        joined(ts)?,
+        joined(lines)?,
+        joined(metadata)?,
+    ])
 }
 
 /// Row ranges of a segment's row groups, cut only between streams so that no page holds
@@ -218,12 +241,14 @@ fn row_group_ranges(streams: &[IndexStream]) -> Vec<Range<usize>> {
     out
 }
 
-/// Encodes `batch` as a parquet file whose row groups hold the rows `groups` (consecutive,
-/// covering the batch), encoded in parallel (compressing `line` is most of a flush's CPU,
+/// Encodes `streams` (rows in order, `starts[i]` the first row of `streams[i]`) as a
+/// parquet file whose row groups hold the rows `groups` (consecutive, covering every
+/// row), encoded in parallel (compressing `line` is most of a flush's CPU,
 /// and a flush under memory pressure is one segment: one encoder would leave a core
 /// idle). Pages and the embedded Arrow schema are as `ArrowWriter` writes them.
 fn write_parquet(
-    batch: &RecordBatch,
+    streams: &[StreamData],
+    starts: &[usize],
     groups: &[Range<usize>],
 ) -> Result<(Vec<u8>, ParquetMetaData)> {
     let schema = log_schema();
@@ -244,9 +269,9 @@ fn write_parquet(
             // writers made here, not up front: each holds a compressor's state, and a
             // segment has a row group per large stream
             let mut writers = factory.create_column_writers(i)?;
-            let slice = batch.slice(rows.start, rows.len());
+            let columns = group_columns(streams, starts, rows)?;
             let mut leaves = Vec::with_capacity(writers.len());
-            for (array, field) in slice.columns().iter().zip(schema.fields()) {
+            for (array, field) in columns.iter().zip(schema.fields()) {
                 leaves.extend(compute_leaves(field, array)?);
             }
             if leaves.len() != writers.len() {
@@ -284,17 +309,17 @@ pub fn encode_segment(
     segment_id: &str,
     streams: Vec<StreamData>,
 ) -> Result<Option<EncodedSegment>> {
-    let streams = normalize(streams);
+    let streams = normalize(streams)?;
     if streams.is_empty() {
         return Ok(None);
     }
-    // what the index needs from the entries, before the batch consumes them
     let mut index_streams = Vec::with_capacity(streams.len());
+    let mut starts = Vec::with_capacity(streams.len());
     let mut row = 0u64;
     let (mut min_ts, mut max_ts) = (i64::MAX, i64::MIN);
     for s in &streams {
-        let n = s.entries.len() as u64;
-        let (first, last) = (s.entries[0].ts, s.entries[s.entries.len() - 1].ts);
+        let n = s.len() as u64;
+        let (first, last) = (s.ts.value(0), s.ts.value(s.len() - 1));
         min_ts = min_ts.min(first);
         max_ts = max_ts.max(last);
         index_streams.push(IndexStream {
@@ -307,29 +332,20 @@ pub fn encode_segment(
             min_ts: first,
             max_ts: last,
             entries: n,
-            bytes: s.entries.iter().map(entry_bytes).sum(),
+            bytes: s.raw_bytes(),
             row_start: row,
             row_end: row + n,
             first_row_group: 0,
             last_row_group: 0,
-            rollup: rollup(&s.entries),
+            rollup: rollup(s),
         });
+        starts.push(row as usize);
         row += n;
     }
-    let batch = build_batch(streams)?;
-    let (buf, meta) = write_parquet(&batch, &row_group_ranges(&index_streams))?;
-    let lines = batch
-        .column(columns::LINE_INDEX)
-        .as_string_opt::<i32>()
-        .cloned()
-        .ok_or_else(|| StorageError::Corrupt {
-            path: segment_id.to_string(),
-            reason: "line column is not utf8".to_string(),
-        })?;
-    drop(batch);
+    let (buf, meta) = write_parquet(&streams, &starts, &row_group_ranges(&index_streams))?;
     let data = Bytes::from(buf);
-    let grams = Bytes::from(line_page_filters(&meta, &lines)?.encode());
-    drop(lines);
+    let grams = Bytes::from(line_page_filters(&meta, &streams)?.encode());
+    drop(streams);
 
     let row_groups: Vec<u64> = meta
         .row_groups()
@@ -368,12 +384,13 @@ pub fn encode_segment(
     }))
 }
 
-/// The per-minute counts of sorted `entries` (see [`crate::index::rollup_point`]).
-fn rollup(entries: &[crate::Entry]) -> Vec<(i64, u64, u64)> {
+/// The per-minute counts of a sorted stream (see [`crate::index::rollup_point`]).
+fn rollup(stream: &StreamData) -> Vec<(i64, u64, u64)> {
     let mut out: Vec<(i64, u64, u64)> = Vec::new();
-    for e in entries {
-        let point = rollup_point(e.ts);
-        let bytes = e.line.len() as u64;
+    let offsets = stream.lines.value_offsets();
+    for (&ts, line) in stream.ts.values().iter().zip(offsets.windows(2)) {
+        let point = rollup_point(ts);
+        let bytes = (line[1] - line[0]) as u64;
         match out.last_mut() {
             Some(last) if last.0 == point => {
                 last.1 += 1;
@@ -386,8 +403,9 @@ fn rollup(entries: &[crate::Entry]) -> Vec<(i64, u64, u64)> {
 }
 
 /// The trigram filters of the `line` page blocks of a segment whose `line` column holds
-/// `lines` (page boundaries come from the offset index in the writer's `meta`).
-fn line_page_filters(meta: &ParquetMetaData, lines: &StringArray) -> Result<PageFilters> {
+/// the lines of `streams` (page boundaries come from the offset index in the writer's
+/// `meta`).
+fn line_page_filters(meta: &ParquetMetaData, streams: &[StreamData]) -> Result<PageFilters> {
     let offsets = meta.offset_index().ok_or_else(|| StorageError::Corrupt {
         path: "encoded segment".to_string(),
         reason: "no offset index".to_string(),
@@ -408,7 +426,10 @@ fn line_page_filters(meta: &ParquetMetaData, lines: &StringArray) -> Result<Page
         }
         rg_start += rg_rows;
     }
-    let lines: Vec<&str> = lines.iter().map(|l| l.unwrap_or("")).collect();
+    let lines: Vec<&str> = streams
+        .iter()
+        .flat_map(|s| s.lines.iter().map(|l| l.unwrap_or("")))
+        .collect();
     let blocks = group_pages(&pages, &lines);
     Ok(FilterBuilder::default().build(&lines, &blocks))
 }
@@ -446,18 +467,15 @@ mod tests {
 
     fn stream(app: &str, entries: &[(i64, &str)]) -> StreamData {
         let labels = LabelSet::from_pairs([("app", app)]);
-        StreamData {
-            fingerprint: labels.fingerprint(),
-            labels,
-            entries: entries
-                .iter()
-                .map(|(ts, line)| Entry {
-                    ts: *ts,
-                    line: line.to_string(),
-                    metadata: vec![],
-                })
-                .collect(),
-        }
+        let entries = entries
+            .iter()
+            .map(|(ts, line)| Entry {
+                ts: *ts,
+                line: line.to_string(),
+                metadata: vec![],
+            })
+            .collect();
+        StreamData::from_entries(labels, entries)
     }
 
     #[test]
@@ -465,12 +483,14 @@ mod tests {
         let a1 = stream("a", &[(1, "x"), (5, "y")]);
         let a2 = stream("a", &[(3, "z"), (5, "w")]);
         let b = stream("b", &[]);
-        let out = normalize(vec![a1, b, a2]);
+        let out = normalize(vec![a1, b, a2]).unwrap();
         assert_eq!(out.len(), 1);
         let got: Vec<(i64, &str)> = out[0]
-            .entries
+            .ts
+            .values()
             .iter()
-            .map(|e| (e.ts, e.line.as_str()))
+            .copied()
+            .zip(out[0].lines.iter().map(Option::unwrap_or_default))
             .collect();
         assert_eq!(got, vec![(1, "x"), (3, "z"), (5, "y"), (5, "w")]);
     }

@@ -59,8 +59,11 @@ const MSGS: &[&str] = &[
     "slow query detected",
 ];
 
+/// One stream's labels and entries.
+type Generated = (LabelSet, Vec<Entry>);
+
 /// Realistic lines: nginx access logs and logfmt application logs, ~150-250 bytes each.
-fn generate(streams: usize, per_stream: usize) -> Vec<StreamData> {
+fn generate(streams: usize, per_stream: usize) -> Vec<Generated> {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let base = 1_704_067_200_000_000_000i64;
     (0..streams)
@@ -95,20 +98,29 @@ fn generate(streams: usize, per_stream: usize) -> Vec<StreamData> {
                     Entry { ts, line, metadata: vec![] }
                 })
                 .collect();
-            StreamData { fingerprint: labels.fingerprint(), labels, entries }
+            (labels, entries)
         })
+        .collect()
+}
+
+/// The streams as a flush hands them to storage.
+fn columns(generated: &[Generated]) -> Vec<StreamData> {
+    generated
+        .iter()
+        .map(|(labels, entries)| StreamData::from_entries(labels.clone(), entries.clone()))
         .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn segments_store_less_than_a_quarter_of_raw_bytes() {
-    let streams = generate(40, 5_000);
-    let raw: usize = streams
+    let generated = generate(40, 5_000);
+    let streams = columns(&generated);
+    let raw: usize = generated
         .iter()
-        .flat_map(|s| s.entries.iter())
+        .flat_map(|(_, entries)| entries.iter())
         .map(|e| e.line.len())
         .sum();
-    let rows: usize = streams.iter().map(|s| s.entries.len()).sum();
+    let rows: usize = streams.iter().map(StreamData::len).sum();
 
     let t = Instant::now();
     let encoded = encode_segment("00000000000000000000-0000000000000000", streams.clone())
@@ -136,7 +148,7 @@ async fn segments_store_less_than_a_quarter_of_raw_bytes() {
     let read_rows: usize = batches.iter().map(|b| b.num_rows()).sum();
     // a narrow read: one stream, a tenth of its time range
     let one = &streams[3];
-    let (lo, hi) = (one.entries[2000].ts, one.entries[2500].ts);
+    let (lo, hi) = (one.ts.value(2000), one.ts.value(2500));
     assert_eq!(storage.read_stats().fallbacks, 0);
     let before = storage.read_stats().bytes_fetched;
     let t = Instant::now();
@@ -156,13 +168,13 @@ async fn segments_store_less_than_a_quarter_of_raw_bytes() {
     // Loki's chunk format for comparison: per stream, 256 KiB blocks of
     // (varint ts, varint len, line) entries, snappy-compressed
     let mut loki = 0usize;
-    for s in &streams {
+    for (_, entries) in &generated {
         let mut block = Vec::new();
         let mut flush = |block: &mut Vec<u8>| {
             loki += snap::raw::Encoder::new().compress_vec(block).unwrap().len();
             block.clear();
         };
-        for e in &s.entries {
+        for e in entries {
             block.extend_from_slice(&e.ts.to_le_bytes()[..6]);
             block.extend_from_slice(&(e.line.len() as u16).to_le_bytes());
             block.extend_from_slice(e.line.as_bytes());
@@ -200,9 +212,10 @@ async fn segments_store_less_than_a_quarter_of_raw_bytes() {
 /// without its filter object is read whole.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn page_filters_skip_pages_that_cannot_hold_a_literal() {
-    let mut streams = generate(40, 5_000);
+    let mut generated = generate(40, 5_000);
     let needle = "needle-7f3a9c";
-    streams[7].entries[1234].line.push_str(" needle-7f3a9c");
+    generated[7].1[1234].line.push_str(" needle-7f3a9c");
+    let streams = columns(&generated);
     let fps: Vec<u64> = streams.iter().map(|s| s.fingerprint).collect();
     let dir = tempfile::tempdir().unwrap();
     let storage = Storage::open(&StorageConfig::Filesystem {

@@ -22,12 +22,7 @@ fn labels(pairs: &[(&str, &str)]) -> LabelSet {
 }
 
 fn stream(pairs: &[(&str, &str)], entries: Vec<Entry>) -> StreamData {
-    let labels = labels(pairs);
-    StreamData {
-        fingerprint: labels.fingerprint(),
-        labels,
-        entries,
-    }
+    StreamData::from_entries(labels(pairs), entries)
 }
 
 fn entry(ts: i64, line: &str) -> Entry {
@@ -59,10 +54,17 @@ fn expected(streams: &[StreamData], fps: &[u64], start: i64, end: i64) -> Vec<Ro
         .iter()
         .filter(|s| fps.contains(&s.fingerprint))
         .flat_map(|s| {
-            s.entries.iter().map(move |e| {
-                let md =
-                    (!e.metadata.is_empty()).then(|| serde_json::to_string(&e.metadata).unwrap());
-                (s.fingerprint, e.ts, e.line.clone(), md)
+            (0..s.len()).map(move |i| {
+                let md = s
+                    .metadata
+                    .is_valid(i)
+                    .then(|| s.metadata.value(i).to_string());
+                (
+                    s.fingerprint,
+                    s.ts.value(i),
+                    s.lines.value(i).to_string(),
+                    md,
+                )
             })
         })
         .filter(|r| r.1 >= start && r.1 < end)
