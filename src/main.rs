@@ -15,29 +15,56 @@ fn init_logging(level: &str) {
         .init();
 }
 
-/// Caps glibc's malloc arenas at one per core, before any thread starts. glibc gives
-/// busy threads arenas of their own (up to 8 per core); memory freed into one arena is
-/// not reused by threads of another, so the decode buffers a query frees on a rayon or
-/// blocking thread stay resident. On the 1 GiB benchmark this halves the querier's peak
-/// RSS (Q5 406 -> 257 MiB) at no measurable CPU cost. `MALLOC_ARENA_MAX` overrides it.
+/// Largest allocation glibc serves from its arenas instead of a fresh mmap (glibc's cap).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn limit_malloc_arenas() {
-    if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
-        return;
+const MMAP_THRESHOLD: libc::c_int = 32 << 20;
+
+/// Free bytes glibc keeps at the top of a heap before returning them to the kernel.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const TRIM_THRESHOLD: libc::c_int = 64 << 20;
+
+/// Tunes glibc's malloc before any thread starts; a setting the user gave in the
+/// environment (`MALLOC_ARENA_MAX`, `MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_`,
+/// `GLIBC_TUNABLES`) wins.
+/// - Arenas are capped at one per core: glibc gives busy threads arenas of their own (up
+///   to 8 per core) and memory freed into one is not reused by threads of another, so
+///   the decode buffers a query frees on a rayon or blocking thread stayed resident
+///   (1 GiB benchmark: Q5 peak RSS 406 -> 257 MiB).
+/// - Buffers up to 32 MiB come from the arenas and 64 MiB may stay free on a heap:
+///   with glibc's defaults the decoded pages of every query and the segment buffers of
+///   every flush were fresh mmaps or regrown heap tops, faulted in page by page (Q3:
+///   17-21k page faults per run -> 1-8k, server CPU -8 %; push VmHWM 270 -> 247-261 MiB).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn tune_malloc() {
+    let set = |var: &str| std::env::var_os(var).is_some();
+    let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
+    let mut settings = Vec::new();
+    if !set("MALLOC_ARENA_MAX") && !tunables.contains("malloc.arena_max") {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        settings.push((
+            libc::M_ARENA_MAX,
+            libc::c_int::try_from(cores.max(2)).unwrap_or(2),
+        ));
     }
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let arenas = libc::c_int::try_from(cores.max(2)).unwrap_or(2);
-    // SAFETY: mallopt only changes allocator tuning; called before other threads exist.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, arenas);
+    if !set("MALLOC_MMAP_THRESHOLD_") && !tunables.contains("malloc.mmap_threshold") {
+        settings.push((libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD));
+    }
+    if !set("MALLOC_TRIM_THRESHOLD_") && !tunables.contains("malloc.trim_threshold") {
+        settings.push((libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD));
+    }
+    for (param, value) in settings {
+        // SAFETY: mallopt only changes allocator tuning; called before other threads exist.
+        unsafe {
+            libc::mallopt(param, value);
+        }
     }
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn limit_malloc_arenas() {}
+fn tune_malloc() {}
 
 fn main() -> ExitCode {
-    limit_malloc_arenas();
+    tune_malloc();
     let cli = match cli::parse(std::env::args().skip(1)) {
         Ok(c) => c,
         Err(e) => {
