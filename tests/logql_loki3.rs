@@ -94,16 +94,20 @@ async fn structured_metadata_becomes_labels_in_queries() {
     f.push_ok(None, &body).await;
     // as Loki 3 answers without `categorize-labels`: metadata joins the stream labels
     // (streams_of sorts by the label key)
+    let want = json!([
+        {"stream": {"job": "sm", "trace_id": "abc"}, "values": [[BASE.to_string(), "with metadata"]]},
+        {"stream": {"job": "sm"}, "values": [[(BASE + 1).to_string(), "without metadata"]]},
+    ]);
     let streams = f
         .streams(None, r#"{job="sm"}"#, BASE, BASE + 10, 100, "forward")
         .await;
-    assert_eq!(
-        streams,
-        json!([
-            {"stream": {"job": "sm", "trace_id": "abc"}, "values": [[BASE.to_string(), "with metadata"]]},
-            {"stream": {"job": "sm"}, "values": [[(BASE + 1).to_string(), "without metadata"]]},
-        ])
-    );
+    assert_eq!(streams, want);
+    // the same from a segment: the flush carries each entry's metadata (or none) along
+    f.flush().await;
+    let streams = f
+        .streams(None, r#"{job="sm"}"#, BASE, BASE + 10, 100, "forward")
+        .await;
+    assert_eq!(streams, want, "after flush");
     let filtered = f
         .streams(
             None,
