@@ -337,19 +337,11 @@ impl HeadBlock {
             let e = &self.entries[i as usize];
             ts.push(e.ts);
             lines.append_value(self.line(e));
-            match self.metadata.get(e.meta as usize) {
-                Some(pairs) => {
-                    json.clear();
-                    storage::segment::encode_metadata(pairs, &mut json);
-                    // JSON text serialized from `String`s: valid UTF-8
-                    metadata.append_value(String::from_utf8_lossy(&json));
-                    metadata_bytes += pairs
-                        .iter()
-                        .map(|(k, v)| (k.len() + v.len()) as u64)
-                        .sum::<u64>();
-                }
-                None => metadata.append_null(),
-            }
+            let pairs = self
+                .metadata
+                .get(e.meta as usize)
+                .map_or(&[][..], Vec::as_slice);
+            metadata_bytes += storage::entry::append_metadata(&mut metadata, pairs, &mut json);
         }
         Snapshot {
             ts: Int64Array::from(ts),

@@ -50,19 +50,7 @@ impl StreamData {
         let mut json = Vec::new();
         for e in &entries {
             lines.append_value(&e.line);
-            if e.metadata.is_empty() {
-                metadata.append_null();
-            } else {
-                json.clear();
-                crate::segment::encode_metadata(&e.metadata, &mut json);
-                // JSON text serialized from `String`s: valid UTF-8
-                metadata.append_value(String::from_utf8_lossy(&json));
-                metadata_bytes += e
-                    .metadata
-                    .iter()
-                    .map(|(k, v)| (k.len() + v.len()) as u64)
-                    .sum::<u64>();
-            }
+            metadata_bytes += append_metadata(&mut metadata, &e.metadata, &mut json);
         }
         Self {
             fingerprint: labels.fingerprint(),
@@ -97,6 +85,25 @@ impl StreamData {
             _ => 0,
         }
     }
+}
+
+/// Appends one entry's structured metadata to a `metadata` column as segments store it (a
+/// JSON array of `[name, value]` pairs, null when there are none; `json` is scratch
+/// space) and returns its bytes as Loki counts them (names plus values).
+pub fn append_metadata(
+    column: &mut StringBuilder,
+    pairs: &[(String, String)],
+    json: &mut Vec<u8>,
+) -> u64 {
+    if pairs.is_empty() {
+        column.append_null();
+        return 0;
+    }
+    json.clear();
+    crate::segment::encode_metadata(pairs, json);
+    // JSON text serialized from `String`s: valid UTF-8
+    column.append_value(String::from_utf8_lossy(json));
+    pairs.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum()
 }
 
 /// A stream known to the index or to an ingester.

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, UInt32Array, UInt64Array};
 use datafusion::arrow::compute::{concat, take};
 use datafusion::arrow::datatypes::Int64Type;
+use datafusion::arrow::error::ArrowError;
 use datafusion::parquet::arrow::arrow_writer::{
     ArrowColumnChunk, ArrowRowGroupWriterFactory, compute_leaves,
 };
@@ -144,6 +145,20 @@ fn merge_streams(first: StreamData, second: StreamData) -> Result<StreamData> {
 /// Sorts streams by fingerprint and merges streams that share one (keeping ts order and,
 /// for equal ts, the order they were given in). Drops empty streams.
 fn normalize(mut streams: Vec<StreamData>) -> Result<Vec<StreamData>> {
+    if let Some(s) = streams
+        .iter()
+        .find(|s| s.lines.len() != s.len() || s.metadata.len() != s.len())
+    {
+        return Err(StorageError::Arrow(ArrowError::InvalidArgumentError(
+            format!(
+                "stream {:016x}: {} timestamps, {} lines, {} metadata values",
+                s.fingerprint,
+                s.len(),
+                s.lines.len(),
+                s.metadata.len()
+            ),
+        )));
+    }
     streams.retain(|s| !s.is_empty());
     streams.sort_by_key(|s| s.fingerprint); // stable: merged streams keep their order
     let mut out: Vec<StreamData> = Vec::with_capacity(streams.len());
@@ -493,6 +508,17 @@ mod tests {
             .zip(out[0].lines.iter().map(Option::unwrap_or_default))
             .collect();
         assert_eq!(got, vec![(1, "x"), (3, "z"), (5, "y"), (5, "w")]);
+    }
+
+    #[test]
+    fn streams_with_columns_of_unequal_length_are_refused() {
+        let mut s = stream("a", &[(1, "x"), (2, "y")]);
+        s.lines = s.lines.slice(0, 1);
+        let err = encode_segment("id", vec![s]).unwrap_err().to_string();
+        assert!(
+            err.contains("2 timestamps, 1 lines, 2 metadata values"),
+            "{err}"
+        );
     }
 
     #[test]
