@@ -1,12 +1,12 @@
 //! Fenrir storage: where flushed logs live and how queries find them.
 //!
-//! Data flow: the ingester hands [`StreamData`] (one stream's sorted entries) to
-//! [`Storage::write_segment`], which writes one columnar segment object (Parquet, zstd,
-//! many streams, sorted by stream then time) and one index record for it through
-//! `object_store` (local filesystem or S3). Queries resolve label matchers through the
-//! in-memory copy of the index ([`Storage::series`]) and read only the row groups whose
-//! stream and time statistics can match ([`Storage::read`]), as Arrow record batches in
-//! [`log_schema`]. The on-disk layout is specified in `layout.rs`.
+//! Data flow: the ingester hands [`StreamData`] (one stream's sorted entries, as the Arrow
+//! columns a segment stores) to [`Storage::write_segment`], which writes one columnar
+//! segment object (Parquet, zstd, many streams, sorted by stream then time) and one index
+//! record for it through `object_store` (local filesystem or S3). Queries resolve label
+//! matchers through the in-memory copy of the index ([`Storage::series`]) and read only
+//! the row groups whose stream and time statistics can match ([`Storage::read`]), as Arrow
+//! record batches in [`log_schema`]. The on-disk layout is specified in `layout.rs`.
 
 pub mod backend;
 pub mod catalog;
