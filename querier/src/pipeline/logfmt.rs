@@ -498,7 +498,7 @@ mod tests {
                         seed ^= seed >> 7;
                         seed ^= seed << 17;
                         // mostly plain bytes so that stops land anywhere
-                        if seed % 4 == 0 {
+                        if seed.is_multiple_of(4) {
                             alphabet[(seed >> 8) as usize % alphabet.len()]
                         } else {
                             b'a' + (seed >> 8) as u8 % 26
