@@ -6,6 +6,8 @@
 
 use std::borrow::Cow;
 
+use super::swar;
+
 /// "Malformed JSON error"
 pub(crate) const MALFORMED_JSON: &str = "Malformed JSON error";
 /// The text of an unterminated string.
@@ -41,26 +43,18 @@ pub(crate) fn next_token(data: &[u8]) -> Option<usize> {
 /// End of a string whose opening quote was already consumed: the index just past the
 /// closing quote, and whether the string contains a backslash.
 pub(crate) fn string_end(data: &[u8]) -> Option<(usize, bool)> {
-    // fast paths: the common string without a backslash before its closing quote,
-    // byte by byte while short (keys, levels: a search call costs more), then memchr
-    for (i, &c) in data.iter().take(SHORT_STRING).enumerate() {
-        match c {
-            b'"' => return Some((i + 1, false)),
-            b'\\' => return string_end_escaped(data),
-            _ => {}
-        }
-    }
-    // the first SHORT_STRING bytes hold neither quote nor backslash
-    let rest = data.get(SHORT_STRING..)?;
-    let quote = SHORT_STRING + memchr::memchr(b'"', rest)?;
-    if memchr::memchr(b'\\', &data[SHORT_STRING..quote]).is_none() {
-        return Some((quote + 1, false));
+    // fast path: the common string without a backslash before its closing quote, found
+    // eight bytes at a time (strings are mostly short: a search call costs more)
+    let i = swar::find(
+        data,
+        |w| swar::bytes_equal(w, b'"') | swar::bytes_equal(w, b'\\'),
+        |c| c == b'"' || c == b'\\',
+    )?;
+    if data[i] == b'"' {
+        return Some((i + 1, false));
     }
     string_end_escaped(data)
 }
-
-/// Strings up to this long are scanned byte by byte by [`string_end`].
-const SHORT_STRING: usize = 16;
 
 /// [`string_end`] for a string that may hold a backslash.
 fn string_end_escaped(data: &[u8]) -> Option<(usize, bool)> {
@@ -347,8 +341,8 @@ mod tests {
     }
 
     #[test]
-    fn string_end_on_both_sides_of_the_bytewise_window() {
-        for n in [0, 5, SHORT_STRING - 1, SHORT_STRING, SHORT_STRING + 1, 40] {
+    fn string_end_at_every_length() {
+        for n in 0..40 {
             let plain = format!("{}\" tail", "a".repeat(n));
             assert_eq!(string_end(plain.as_bytes()), Some((n + 1, false)), "{n}");
             let escaped = format!("{}\\\"b\" tail", "a".repeat(n));

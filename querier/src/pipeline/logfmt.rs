@@ -13,6 +13,7 @@ use std::borrow::Cow;
 use super::hints::ParserHints;
 use super::label_filter::EarlyFilter;
 use super::labels::{ERR_LOGFMT, LabelsBuilder, sanitize_label_key, sanitize_label_key_bytes};
+use super::swar;
 
 const DUPLICATE_SUFFIX: &str = "_extracted";
 
@@ -216,42 +217,17 @@ impl<'a> Decoder<'a> {
     }
 }
 
-/// Eight copies of byte `b`.
-const fn bytes8(b: u8) -> u64 {
-    u64::from_ne_bytes([b; 8])
-}
-
-/// The first byte of `word` (little-endian order) that is `=`, `"` or at most a space,
-/// as a bit mask whose lowest set bit is that byte's high bit (higher bits may be set
-/// spuriously by borrows; only the lowest is exact).
-fn value_stops(word: u64) -> u64 {
-    const ONES: u64 = bytes8(0x01);
-    const HIGHS: u64 = bytes8(0x80);
-    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
-    let below_space = word.wrapping_sub(bytes8(b' ' + 1)) & !word & HIGHS;
-    below_space | zero(word ^ bytes8(b'=')) | zero(word ^ bytes8(b'"'))
-}
-
 /// Position of the first byte of `bytes` ending a key or an unquoted value (`=`, `"`, or
 /// at most a space), eight bytes at a time: values are timestamps, ids and paths, and the
 /// byte-by-byte scan was a fifth of a logfmt query's CPU.
 fn token_end(bytes: &[u8]) -> Option<usize> {
-    let mut words = bytes.chunks_exact(8);
-    let mut base = 0;
-    for chunk in words.by_ref() {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let stops = value_stops(u64::from_le_bytes(word));
-        if stops != 0 {
-            return Some(base + (stops.trailing_zeros() / 8) as usize);
-        }
-        base += 8;
-    }
-    words
-        .remainder()
-        .iter()
-        .position(|&c| c == b'=' || c == b'"' || c <= b' ')
-        .map(|p| base + p)
+    swar::find(
+        bytes,
+        |w| {
+            swar::bytes_below(w, b' ' + 1) | swar::bytes_equal(w, b'=') | swar::bytes_equal(w, b'"')
+        },
+        |c| c == b'=' || c == b'"' || c <= b' ',
+    )
 }
 
 /// go-logfmt's `unquoteBytes` (JSON-style escapes; invalid UTF-8 becomes U+FFFD).

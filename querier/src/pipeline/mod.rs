@@ -26,6 +26,7 @@ mod line_filter;
 mod logfmt;
 mod pattern;
 mod regexp;
+mod swar;
 mod unpack;
 mod unwrap;
 
