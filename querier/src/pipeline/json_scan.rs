@@ -45,11 +45,7 @@ pub(crate) fn next_token(data: &[u8]) -> Option<usize> {
 pub(crate) fn string_end(data: &[u8]) -> Option<(usize, bool)> {
     // fast path: the common string without a backslash before its closing quote, found
     // eight bytes at a time (strings are mostly short: a search call costs more)
-    let i = swar::find(
-        data,
-        |w| swar::bytes_equal(w, b'"') | swar::bytes_equal(w, b'\\'),
-        |c| c == b'"' || c == b'\\',
-    )?;
+    let i = swar::find_quote_or_backslash(data)?;
     if data[i] == b'"' {
         return Some((i + 1, false));
     }

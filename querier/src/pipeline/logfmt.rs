@@ -187,6 +187,17 @@ impl<'a> Decoder<'a> {
     fn quoted_value(&mut self) -> bool {
         let line = self.line;
         let start = self.pos;
+        // fast path: the closing quote comes before any backslash
+        let body = &line[start + 1..];
+        if let Some(p) = swar::find_quote_or_backslash(body)
+            && body[p] == b'"'
+        {
+            self.pos = start + p + 2;
+            if p > 0 {
+                self.value = Some(Cow::Borrowed(&body[..p]));
+            }
+            return true;
+        }
         let mut has_esc = false;
         let mut esc = false;
         for (p, &c) in line[start + 1..].iter().enumerate() {
@@ -442,6 +453,26 @@ impl LogfmtParser {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn quoted_values_with_and_without_escapes() {
+        let mut d = super::Decoder::new(br#"msg="a \"b\" c" e="" p="plain words" t="\\""#);
+        let mut got = Vec::new();
+        while d.scan_keyval() {
+            got.push((d.key().to_vec(), d.value().to_vec()));
+        }
+        assert_eq!(d.err(), None);
+        let want: Vec<(Vec<u8>, Vec<u8>)> = [
+            ("msg", r#"a "b" c"#),
+            ("e", ""),
+            ("p", "plain words"),
+            ("t", "\\"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+        .collect();
+        assert_eq!(got, want);
+    }
+
     #[test]
     fn keys_with_invalid_utf8_are_syntax_errors() {
         let mut d = super::Decoder::new(b"a\xff=1 \xc3\xa9t\xc3\xa9=2 b\xff");

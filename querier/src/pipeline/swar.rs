@@ -52,6 +52,16 @@ pub(crate) fn find(
         .map(|p| base + p)
 }
 
+/// Position of the first `"` or `\\` in `bytes`: the end of a quoted string that holds no
+/// escape, or where escape handling has to begin.
+pub(crate) fn find_quote_or_backslash(bytes: &[u8]) -> Option<usize> {
+    find(
+        bytes,
+        |w| bytes_equal(w, b'"') | bytes_equal(w, b'\\'),
+        |c| c == b'"' || c == b'\\',
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
