@@ -453,9 +453,22 @@ impl LogfmtParser {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use logql::LabelSet;
+
+    fn run(p: LogfmtParser, line: &str) -> String {
+        let mut lbs = LabelsBuilder::new(LabelSet::from_pairs([("env", "prod"), ("app", "w")]));
+        p.process(line, &mut lbs, &mut String::new(), None);
+        lbs.to_label_set().to_string()
+    }
+
+    fn plain(strict: bool, keep_empty: bool) -> LogfmtParser {
+        LogfmtParser::new(strict, keep_empty, &[]).unwrap()
+    }
+
     #[test]
     fn quoted_values_with_and_without_escapes() {
-        let mut d = super::Decoder::new(br#"msg="a \"b\" c" e="" p="plain words" t="\\""#);
+        let mut d = Decoder::new(br#"msg="a \"b\" c" e="" p="plain words" t="\\""#);
         let mut got = Vec::new();
         while d.scan_keyval() {
             got.push((d.key().to_vec(), d.value().to_vec()));
@@ -475,7 +488,7 @@ mod tests {
 
     #[test]
     fn keys_with_invalid_utf8_are_syntax_errors() {
-        let mut d = super::Decoder::new(b"a\xff=1 \xc3\xa9t\xc3\xa9=2 b\xff");
+        let mut d = Decoder::new(b"a\xff=1 \xc3\xa9t\xc3\xa9=2 b\xff");
         assert!(!d.scan_keyval());
         assert_eq!(d.err(), Some("logfmt syntax error at pos 3 : invalid key"));
         // valid multi-byte keys are keys
@@ -496,16 +509,13 @@ mod tests {
             for pos in 0..20 {
                 let mut token = vec![b'a'; 20];
                 token[pos] = stop;
-                assert_eq!(super::token_end(&token), Some(pos), "{stop} at {pos}");
+                assert_eq!(token_end(&token), Some(pos), "{stop} at {pos}");
             }
         }
         for other in [0x21, b'<', b'>', 0x7f, 0x80, 0xff] {
-            assert_eq!(super::token_end(&[other; 20]), None, "{other}");
+            assert_eq!(token_end(&[other; 20]), None, "{other}");
         }
-        assert_eq!(
-            super::token_end(b"2026-11-20T00:00:00.013Z level"),
-            Some(24)
-        );
+        assert_eq!(token_end(b"2026-11-20T00:00:00.013Z level"), Some(24));
     }
 
     #[test]
