@@ -293,7 +293,7 @@ impl HeadBlock {
     ) -> usize {
         let range = self.range(start, end);
         let order = self.order.as_deref().unwrap_or(&[]);
-        let mut json = String::new();
+        let mut json = Vec::new();
         let mut n = 0;
         for &i in &order[range] {
             let e = &self.entries[i as usize];
@@ -310,14 +310,11 @@ impl HeadBlock {
             out.fingerprint.append_value(fingerprint);
             out.ts.append_value(e.ts);
             out.line.append_value(if filter.lines { text } else { "" });
-            match self.metadata.get(e.meta as usize) {
-                Some(pairs) => {
-                    json.clear();
-                    metadata_json(pairs, &mut json);
-                    out.metadata.append_value(&json);
-                }
-                None => out.metadata.append_null(),
-            }
+            let pairs = self
+                .metadata
+                .get(e.meta as usize)
+                .map_or(&[][..], Vec::as_slice);
+            storage::entry::append_metadata(&mut out.metadata, pairs, &mut json);
         }
         n
     }
@@ -398,38 +395,6 @@ impl HeadBlock {
         self.first_arrival = Some(now);
         self.lines.shrink_to(self.lines.len() * 2);
     }
-}
-
-/// Appends `[["name","value"],...]` (JSON) to `out`.
-pub fn metadata_json(pairs: &[(String, String)], out: &mut String) {
-    out.push('[');
-    for (i, (k, v)) in pairs.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push('[');
-        json_string(k, out);
-        out.push(',');
-        json_string(v, out);
-        out.push(']');
-    }
-    out.push(']');
-}
-
-fn json_string(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// Lines and bytes a read looked at (before its line filter).
