@@ -33,7 +33,7 @@ pub struct StreamData {
     /// The lines, one per `ts`.
     pub lines: StringArray,
     /// Structured metadata per entry as in the segment's `metadata` column (JSON array of
-    /// pairs, see `segment::encode_metadata`); null where an entry has none.
+    /// pairs, see [`append_metadata`]); null where an entry has none.
     pub metadata: StringArray,
     /// Bytes of the metadata names and values (Loki counts them as entry bytes).
     pub metadata_bytes: u64,
@@ -100,7 +100,8 @@ pub fn append_metadata(
         return 0;
     }
     json.clear();
-    crate::segment::encode_metadata(pairs, json);
+    // serializing strings into a Vec cannot fail
+    let _ = serde_json::to_writer(&mut *json, pairs);
     // JSON text serialized from `String`s: valid UTF-8
     column.append_value(String::from_utf8_lossy(json));
     pairs.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum()

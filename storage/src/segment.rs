@@ -313,12 +313,6 @@ fn write_parquet(
     Ok((buf, meta))
 }
 
-/// Appends structured metadata as a JSON array of `[name, value]` pairs.
-pub fn encode_metadata(pairs: &[(String, String)], out: &mut Vec<u8>) {
-    // serializing strings into a Vec cannot fail
-    let _ = serde_json::to_writer(&mut *out, pairs);
-}
-
 /// Encodes `streams` as one segment named `segment_id`; `None` when there are no entries.
 pub fn encode_segment(
     segment_id: &str,
