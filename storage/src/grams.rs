@@ -33,10 +33,14 @@ const GRAM_SPACE: usize = 1 << 16;
 
 /// The 16-bit hashes of every window of three bytes in `bytes`.
 fn grams(bytes: &[u8]) -> impl Iterator<Item = u16> + '_ {
-    bytes.windows(3).map(|w| {
-        let key = (u32::from(w[0]) << 16) | (u32::from(w[1]) << 8) | u32::from(w[2]);
-        gram_hash(key)
-    })
+    bytes
+        .windows(3)
+        .map(|w| gram_hash(trigram_key(w[0], w[1], w[2])))
+}
+
+/// The 24-bit key of three bytes, first byte highest.
+fn trigram_key(a: u8, b: u8, c: u8) -> u32 {
+    (u32::from(a) << 16) | (u32::from(b) << 8) | u32::from(c)
 }
 
 /// Multiplicative hash of a 24-bit trigram key to 16 bits.
@@ -202,7 +206,7 @@ impl FilterBuilder {
         // pairs start at even offsets, so an odd length leaves the last trigram
         if bytes.len() >= 3 && bytes.len() % 2 == 1 {
             let t = &bytes[bytes.len() - 3..];
-            self.set((u32::from(t[0]) << 16) | (u32::from(t[1]) << 8) | u32::from(t[2]));
+            self.set(trigram_key(t[0], t[1], t[2]));
         }
     }
 

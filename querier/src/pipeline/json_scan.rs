@@ -49,13 +49,13 @@ pub(crate) fn string_end(data: &[u8]) -> Option<(usize, bool)> {
     if data[i] == b'"' {
         return Some((i + 1, false));
     }
-    string_end_escaped(data)
+    string_end_escaped(data, i)
 }
 
-/// [`string_end`] for a string that may hold a backslash.
-fn string_end_escaped(data: &[u8]) -> Option<(usize, bool)> {
+/// [`string_end`] for a string whose first backslash is at `first` (no quote before it).
+fn string_end_escaped(data: &[u8], first: usize) -> Option<(usize, bool)> {
     let mut escaped = false;
-    for (i, &c) in data.iter().enumerate() {
+    for (i, &c) in data.iter().enumerate().skip(first) {
         if c == b'"' {
             if !escaped {
                 return Some((i + 1, false));

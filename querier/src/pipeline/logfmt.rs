@@ -187,28 +187,25 @@ impl<'a> Decoder<'a> {
     fn quoted_value(&mut self) -> bool {
         let line = self.line;
         let start = self.pos;
-        // fast path: the closing quote comes before any backslash
         let body = &line[start + 1..];
-        if let Some(p) = swar::find_quote_or_backslash(body)
-            && body[p] == b'"'
-        {
-            self.pos = start + p + 2;
-            if p > 0 {
-                self.value = Some(Cow::Borrowed(&body[..p]));
+        // the first quote or backslash: a quote ends a value without escapes; from a
+        // backslash on, escapes are followed byte by byte
+        if let Some(first) = swar::find_quote_or_backslash(body) {
+            if body[first] == b'"' {
+                self.pos = start + first + 2;
+                if first > 0 {
+                    self.value = Some(Cow::Borrowed(&body[..first]));
+                }
+                return true;
             }
-            return true;
-        }
-        let mut has_esc = false;
-        let mut esc = false;
-        for (p, &c) in line[start + 1..].iter().enumerate() {
-            if esc {
-                esc = false;
-            } else if c == b'\\' {
-                has_esc = true;
-                esc = true;
-            } else if c == b'"' {
-                self.pos = start + p + 2;
-                if has_esc {
+            let mut esc = false;
+            for (p, &c) in body.iter().enumerate().skip(first) {
+                if esc {
+                    esc = false;
+                } else if c == b'\\' {
+                    esc = true;
+                } else if c == b'"' {
+                    self.pos = start + p + 2;
                     match unquote(&line[start..self.pos]) {
                         Some(v) => self.value = Some(Cow::Owned(v)),
                         None => {
@@ -216,10 +213,8 @@ impl<'a> Decoder<'a> {
                             return false;
                         }
                     }
-                } else if self.pos - 1 > start + 1 {
-                    self.value = Some(Cow::Borrowed(&line[start + 1..self.pos - 1]));
+                    return true;
                 }
-                return true;
             }
         }
         self.pos = line.len();
