@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use logql::ast::{Grouping, MetricExpr, RangeAggregation, RangeOp, VectorAggregation, VectorOp};
 use logql::{LabelSet, MatchOp};
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
 use crate::fetch::{Fetched, MetadataPipeline};
 use crate::matrix::{SeriesVals, Steps, group_labels};
@@ -229,13 +230,14 @@ fn by_labels(grouping: Option<&Grouping>) -> Option<&[String]> {
     Some(&g.labels)
 }
 
-/// Samples of one stream, keyed by grouped label set.
+/// Samples of one stream, keyed by grouped label set. The maps are looked up once per
+/// sample, so they hash with FxHash (SipHash was 2-3 % of a parsing query's CPU).
 #[derive(Default)]
 struct StreamSeries {
     /// Series keyed by [`StreamPipeline::group_key`] (grouping `by`, no error).
-    by_key: HashMap<String, usize>,
+    by_key: FxHashMap<String, usize>,
     /// Series keyed by their whole labels (no `by`, or a failed pipeline).
-    by_labels: HashMap<LabelSet, usize>,
+    by_labels: FxHashMap<LabelSet, usize>,
     series: Vec<SampleSeries>,
 }
 
@@ -530,14 +532,20 @@ pub(crate) fn quantile(q: f64, w: &[f64]) -> f64 {
     if q > 1.0 {
         return f64::INFINITY;
     }
+    // two order statistics, not a sorted copy: selecting the lower rank leaves every
+    // larger value after it, and the upper rank is the least of those
     let mut v = w.to_vec();
-    v.sort_by(|a, b| a.total_cmp(b));
     let n = v.len() as f64;
     let rank = q * (n - 1.0);
-    let lower = rank.floor().max(0.0);
-    let upper = (lower + 1.0).min(n - 1.0);
+    let lower = rank.floor().max(0.0) as usize;
     let weight = rank - rank.floor();
-    v[lower as usize] * (1.0 - weight) + v[upper as usize] * weight
+    let (_, &mut low, above) = v.select_nth_unstable_by(lower, |a, b| a.total_cmp(b));
+    let high = above
+        .iter()
+        .copied()
+        .min_by(|a, b| a.total_cmp(b))
+        .unwrap_or(low);
+    low * (1.0 - weight) + high * weight
 }
 
 /// Loki 2.9's `rate_counter`: Prometheus' extrapolated counter rate, computed (as Loki
@@ -619,4 +627,54 @@ fn absent(agg: &RangeAggregation, series: &[SampleSeries], steps: &Steps) -> Vec
         vals,
     };
     if out.has_any() { vec![out] } else { Vec::new() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quantile;
+
+    /// Prometheus' definition, over a sorted copy.
+    fn sorted_quantile(q: f64, w: &[f64]) -> f64 {
+        let mut v = w.to_vec();
+        v.sort_by(|a, b| a.total_cmp(b));
+        let n = v.len() as f64;
+        let rank = q * (n - 1.0);
+        let lower = rank.floor().max(0.0);
+        let upper = (lower + 1.0).min(n - 1.0);
+        let weight = rank - rank.floor();
+        v[lower as usize] * (1.0 - weight) + v[upper as usize] * weight
+    }
+
+    #[test]
+    fn quantile_by_selection_equals_quantile_of_sorted_values() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for len in [1usize, 2, 3, 7, 100, 1000] {
+            for _ in 0..20 {
+                let w: Vec<f64> = (0..len)
+                    .map(|_| match next() % 50 {
+                        0 => f64::NAN,
+                        1 => f64::INFINITY,
+                        2 => f64::NEG_INFINITY,
+                        r => (r % 7) as f64 + (next() % 1000) as f64 / 1000.0,
+                    })
+                    .collect();
+                for q in [0.0, 0.25, 0.5, 0.9, 0.99, 1.0] {
+                    let (got, want) = (quantile(q, &w), sorted_quantile(q, &w));
+                    assert!(
+                        got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+                        "q={q} len={len}: {got} != {want}"
+                    );
+                }
+            }
+        }
+        assert!(quantile(0.5, &[]).is_nan());
+        assert_eq!(quantile(-1.0, &[1.0]), f64::NEG_INFINITY);
+        assert_eq!(quantile(2.0, &[1.0]), f64::INFINITY);
+    }
 }
