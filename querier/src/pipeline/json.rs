@@ -16,6 +16,7 @@ use super::hints::ParserHints;
 use super::json_scan::{self, MALFORMED_JSON, ValueType};
 use super::label_filter::EarlyFilter;
 use super::labels::{ERR_JSON, LabelsBuilder, sanitize_label_key_bytes};
+use super::utf8;
 
 const DUPLICATE_SUFFIX: &str = "_extracted";
 
@@ -138,7 +139,7 @@ fn parse_member(
             }
             let v = match ty {
                 ValueType::String => json_scan::unescape_value(value),
-                _ => String::from_utf8_lossy(value),
+                _ => utf8::lossy(value),
             };
             lbs.set(name, &v);
             if EarlyFilter::rejects(ctx.early, name, &v) {

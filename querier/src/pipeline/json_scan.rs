@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 
-use super::swar;
+use super::{swar, utf8};
 
 /// "Malformed JSON error"
 pub(crate) const MALFORMED_JSON: &str = "Malformed JSON error";
@@ -309,14 +309,10 @@ pub(crate) fn unescape_value(raw: &[u8]) -> Cow<'_, str> {
     let Some(bytes) = unescape(raw) else {
         return Cow::Borrowed("");
     };
-    let s = match bytes {
-        Cow::Borrowed(b) => String::from_utf8_lossy(b),
-        Cow::Owned(v) => Cow::Owned(String::from_utf8_lossy(&v).into_owned()),
-    };
-    if s.contains('\u{fffd}') {
-        return Cow::Borrowed("");
+    match bytes {
+        Cow::Borrowed(b) => Cow::Borrowed(utf8::clean(b).unwrap_or_default()),
+        Cow::Owned(v) => Cow::Owned(utf8::clean(&v).unwrap_or_default().to_owned()),
     }
-    s
 }
 
 #[cfg(test)]

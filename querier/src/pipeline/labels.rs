@@ -229,7 +229,7 @@ impl LabelsBuilder {
 pub(crate) fn sanitize_label_key_bytes(key: &[u8], is_prefix: bool, out: &mut String) {
     let plain = !key.is_empty() && key.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_');
     if !plain {
-        sanitize_label_key(&String::from_utf8_lossy(key), is_prefix, out);
+        sanitize_label_key(&super::utf8::lossy(key), is_prefix, out);
         return;
     }
     out.clear();

@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use super::hints::ParserHints;
 use super::label_filter::EarlyFilter;
 use super::labels::{ERR_LOGFMT, LabelsBuilder, sanitize_label_key, sanitize_label_key_bytes};
-use super::swar;
+use super::{swar, utf8};
 
 const DUPLICATE_SUFFIX: &str = "_extracted";
 
@@ -105,8 +105,7 @@ impl<'a> Decoder<'a> {
         // key
         let start = self.pos;
         let found = token_end(&line[start..]).map(|p| (p, line[start + p]));
-        let invalid_key =
-            |k: &[u8]| !k.is_ascii() && String::from_utf8_lossy(k).contains('\u{fffd}');
+        let invalid_key = |k: &[u8]| !k.is_ascii() && utf8::clean(k).is_none();
         let Some((p, c)) = found else {
             self.pos = line.len();
             if self.pos > start {
@@ -383,8 +382,7 @@ impl LogfmtParser {
             if !lbs.should_extract(name) {
                 continue;
             }
-            let val = String::from_utf8_lossy(dec.value());
-            let val: &str = if val.contains('\u{fffd}') { "" } else { &val };
+            let val = utf8::clean(dec.value()).unwrap_or_default();
             if !self.keep_empty && val.is_empty() {
                 continue;
             }
@@ -413,7 +411,7 @@ impl LogfmtParser {
         }
         let mut dec = Decoder::new(line.as_bytes());
         while dec.scan_keyval() {
-            sanitize_label_key(&String::from_utf8_lossy(dec.key()), true, name);
+            sanitize_label_key(&utf8::lossy(dec.key()), true, name);
             if name.is_empty() || !lbs.should_extract(name) {
                 continue;
             }
@@ -435,9 +433,7 @@ impl LogfmtParser {
             if lbs.base_has(name) {
                 name.push_str(DUPLICATE_SUFFIX);
             }
-            let val = String::from_utf8_lossy(dec.value());
-            let val: &str = if val.contains('\u{fffd}') { "" } else { &val };
-            lbs.set(name, val);
+            lbs.set(name, utf8::clean(dec.value()).unwrap_or_default());
         }
         if let Some(e) = dec.err() {
             lbs.set_err(ERR_LOGFMT);

@@ -29,6 +29,7 @@ mod regexp;
 mod swar;
 mod unpack;
 mod unwrap;
+mod utf8;
 
 use std::borrow::Cow;
 use std::sync::Arc;

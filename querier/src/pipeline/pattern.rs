@@ -8,6 +8,7 @@ use memchr::memmem;
 
 use super::hints::ParserHints;
 use super::labels::LabelsBuilder;
+use super::utf8;
 
 /// A literal of a pattern with its precompiled substring searcher.
 #[derive(Debug, Clone)]
@@ -216,8 +217,7 @@ impl PatternParser {
                 return;
             }
             // captures split at literal boundaries of valid UTF-8 text
-            let v = String::from_utf8_lossy(value);
-            lbs.set(name_buf, &v);
+            lbs.set(name_buf, &utf8::lossy(value));
         });
     }
 }
