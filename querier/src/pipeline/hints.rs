@@ -113,6 +113,21 @@ impl ParserHints {
         !self.required.is_empty() && self.required.iter().all(|r| lbs.was_extracted(r))
     }
 
+    /// True when no parser can add a required name this entry lacks: each was extracted
+    /// or is a stream label (a parser sets `host_extracted`, never a stream label's
+    /// `host`). Where errors are not reported (logfmt without `--strict`) a parser may
+    /// stop here, since the rest of the line can only hold labels nobody reads: in
+    /// `quantile_over_time(... | logfmt | unwrap duration [5m]) by (host)` it stops after
+    /// `duration` instead of decoding the pairs after it (Loki decodes them, but no
+    /// answer can tell).
+    pub(crate) fn nothing_left_to_extract(&self, lbs: &LabelsBuilder) -> bool {
+        !self.required.is_empty()
+            && self
+                .required
+                .iter()
+                .all(|r| lbs.was_extracted(r) || lbs.base_has(r))
+    }
+
     /// Loki's `NoLabels()`: nothing needed, or everything needed already found.
     pub(crate) fn skip_parser(&self, lbs: &LabelsBuilder) -> bool {
         self.no_labels || self.all_extracted(lbs)
@@ -137,6 +152,8 @@ fn filter_names(f: &LabelFilter, out: &mut Vec<String>) {
 
 #[cfg(test)]
 mod tests {
+    use logql::LabelSet;
+
     use super::*;
 
     fn hints(q: &str) -> Option<ParserHints> {
@@ -178,6 +195,27 @@ mod tests {
         assert!(!h.skips_plain_key(b"host") && !h.skips_plain_key(b"b"));
         assert!(!h.skips_plain_key(b"1b") && !h.skips_plain_key(b"b-c"));
         assert!(!h.skips_plain_key(b""));
+    }
+
+    #[test]
+    fn stream_labels_count_as_found_once_nothing_else_is_missing() {
+        let h =
+            hints(r#"sum by (host) (sum_over_time({job="w"} | logfmt | unwrap duration(d) [5m]))"#)
+                .unwrap();
+        let base = LabelSet::from_pairs([("host", "h1"), ("job", "w")]);
+        let mut lbs = LabelsBuilder::new(base);
+        assert!(!h.nothing_left_to_extract(&lbs), "d is still missing");
+        lbs.set("d", "1s");
+        assert!(h.nothing_left_to_extract(&lbs));
+        // Loki's own test still waits for `host`, which no parser sets
+        assert!(!h.all_extracted(&lbs));
+        // a required `_extracted` name is not satisfied by the stream label
+        let h =
+            hints(r#"sum by (host_extracted) (count_over_time({job="w"} | logfmt [5m]))"#).unwrap();
+        let mut lbs = LabelsBuilder::new(LabelSet::from_pairs([("host", "h1")]));
+        assert!(!h.nothing_left_to_extract(&lbs));
+        lbs.set("host_extracted", "x");
+        assert!(h.nothing_left_to_extract(&lbs));
     }
 
     #[test]

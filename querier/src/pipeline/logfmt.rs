@@ -390,7 +390,16 @@ impl LogfmtParser {
             if EarlyFilter::rejects(&self.early, name, val) {
                 return false;
             }
-            if hints.is_some_and(|h| h.all_extracted(lbs)) {
+            // a strict parser reports errors anywhere in the line, so it stops only where
+            // Loki's does
+            let done = |h: &ParserHints| {
+                if self.strict {
+                    h.all_extracted(lbs)
+                } else {
+                    h.nothing_left_to_extract(lbs)
+                }
+            };
+            if hints.is_some_and(done) {
                 break;
             }
         }
