@@ -463,3 +463,65 @@ async fn corrupt_index_records_and_orphan_segments_are_skipped() {
     let lines: Vec<String> = rows_of(&got).into_iter().map(|r| r.2).collect();
     assert_eq!(lines, vec!["fine"]);
 }
+
+/// Two windows meeting inside a segment (the splits of one query) decode the row
+/// groups at their boundary once: the second read takes its rows from the first's
+/// decode, and both return exactly the rows in their window.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn windows_meeting_inside_a_segment_share_the_boundary_row_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = StorageConfig::Filesystem {
+        root: dir.path().join("chunks"),
+    };
+    let storage = Storage::open(&config).await.unwrap();
+    let tenant = unique_tenant("edges");
+    // two streams big enough for row groups of their own (64 KiB of lines each), and a
+    // small one packed alone
+    let big = |app: &str| {
+        stream(
+            &[("app", app)],
+            (0..2000)
+                .map(|i| {
+                    entry(
+                        DAY + i * 1000,
+                        &format!("{app} line {i:05} {}", "x".repeat(20)),
+                    )
+                })
+                .collect(),
+        )
+    };
+    let all = vec![
+        big("api"),
+        big("web"),
+        stream(&[("app", "db")], vec![entry(DAY + 7, "db")]),
+    ];
+    let fps: Vec<u64> = all.iter().map(|s| s.fingerprint).collect();
+    storage.write_segment(&tenant, all.clone()).await.unwrap();
+
+    let boundary = DAY + 1_000_000;
+    let (start, end) = (DAY, DAY + 2_000_000);
+    let before = storage.read(&tenant, &fps, start, boundary).await.unwrap();
+    let after = storage.read(&tenant, &fps, boundary, end).await.unwrap();
+    assert_eq!(rows_of(&before), expected(&all, &fps, start, boundary));
+    assert_eq!(rows_of(&after), expected(&all, &fps, boundary, end));
+    let stats = storage.read_stats();
+    // the small stream's row group ends before the boundary: not an edge
+    assert_eq!((stats.edge_decodes, stats.edge_reads), (2, 4), "{stats:?}");
+
+    // a window inside the row groups cuts them on both sides: read as before
+    let inside = storage
+        .read(&tenant, &fps, DAY + 500_000, DAY + 600_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        rows_of(&inside),
+        expected(&all, &fps, DAY + 500_000, DAY + 600_000)
+    );
+    // so does one whose neighbour of equal length would not reach the group's start
+    let tail = storage
+        .read(&tenant, &fps, DAY + 1_900_000, end)
+        .await
+        .unwrap();
+    assert_eq!(rows_of(&tail), expected(&all, &fps, DAY + 1_900_000, end));
+    assert_eq!(storage.read_stats().edge_decodes, 2);
+}
