@@ -37,10 +37,6 @@ pub enum StorageError {
     /// A background task failed (panicked or was cancelled).
     #[error("storage task failed: {0}")]
     Task(String),
-
-    /// The error of a decode another read shared (both reads see it).
-    #[error("{0}")]
-    Shared(std::sync::Arc<StorageError>),
 }
 
 impl StorageError {
@@ -48,7 +44,6 @@ impl StorageError {
     pub fn http_status(&self) -> u16 {
         match self {
             StorageError::InvalidTenant(_) => 400,
-            StorageError::Shared(e) => e.http_status(),
             _ => 500,
         }
     }
@@ -67,7 +62,6 @@ impl StorageError {
                     | object_store::Error::Unauthenticated { .. }
             ),
             StorageError::Io { .. } | StorageError::Task(_) => true,
-            StorageError::Shared(e) => e.is_retryable(),
             StorageError::Parquet(_)
             | StorageError::Arrow(_)
             | StorageError::Corrupt { .. }

@@ -10,11 +10,9 @@
 use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array, StringArray};
 use datafusion::arrow::buffer::{Buffer, OffsetBuffer};
-use datafusion::arrow::compute::SlicesIterator;
 use datafusion::arrow::compute::kernels::{boolean, cast, cmp};
 use datafusion::arrow::datatypes::{DataType, Int64Type};
 use datafusion::arrow::error::ArrowError;
@@ -54,17 +52,6 @@ const FOOTER_CACHE_BYTES: u64 = 256 * 1024 * 1024;
 /// cover some 30 GiB of logs).
 const GRAMS_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
-/// Memory budget of the edge row groups kept for the read on a window's other side.
-const EDGE_CACHE_BYTES: u64 = 64 * 1024 * 1024;
-
-/// How long an edge row group waits for the read on its window's other side (the
-/// splits of one query run within seconds of each other).
-const EDGE_CACHE_TTL: Duration = Duration::from_secs(30);
-
-/// Reads an edge row group serves before it leaves the cache: one per side of the
-/// boundary inside it.
-const EDGE_SIDES: u64 = 2;
-
 /// Leaf column index of `ts` in segment files (flat schema: leaves are the columns).
 const TS_COLUMN: usize = columns::TS_INDEX;
 
@@ -102,13 +89,9 @@ pub struct SegmentReader {
     footers: moka::sync::Cache<String, ArrowReaderMetadata>,
     /// Page filters by segment path; `None` for segments written without them.
     grams: moka::sync::Cache<String, Option<Arc<PageFilters>>>,
-    /// Edge row groups by (segment path, row group indexes), decoded whole.
-    edges: moka::future::Cache<(String, Vec<usize>), Arc<SharedGroups>>,
     bytes_fetched: AtomicU64,
     fallbacks: AtomicU64,
     rows_skipped: AtomicU64,
-    edge_decodes: AtomicU64,
-    edge_reads: AtomicU64,
 }
 
 /// Counters of the segment reader, for tests and metrics.
@@ -121,10 +104,6 @@ pub struct ReadStats {
     /// Requested rows left unread because their pages' trigram filters ruled out the
     /// query's literals.
     pub rows_skipped: u64,
-    /// Edge row groups (cut by a read's time window on one side) decoded whole.
-    pub edge_decodes: u64,
-    /// Reads served from a decoded edge row group (each decode serves one or more).
-    pub edge_reads: u64,
 }
 
 /// Which row groups, rows and bytes of a segment one read needs.
@@ -158,24 +137,13 @@ impl SegmentReader {
                 u32::try_from(size).unwrap_or(u32::MAX)
             })
             .build();
-        let edges = moka::future::Cache::builder()
-            .max_capacity(EDGE_CACHE_BYTES)
-            .time_to_live(EDGE_CACHE_TTL)
-            .weigher(|_k: &(String, Vec<usize>), v: &Arc<SharedGroups>| {
-                let size: usize = v.batches.iter().map(|b| b.get_array_memory_size()).sum();
-                u32::try_from(size).unwrap_or(u32::MAX)
-            })
-            .build();
         Self {
             store,
             footers,
             grams,
-            edges,
             bytes_fetched: AtomicU64::new(0),
             fallbacks: AtomicU64::new(0),
             rows_skipped: AtomicU64::new(0),
-            edge_decodes: AtomicU64::new(0),
-            edge_reads: AtomicU64::new(0),
         }
     }
 
@@ -185,8 +153,6 @@ impl SegmentReader {
             bytes_fetched: self.bytes_fetched.load(Ordering::Relaxed),
             fallbacks: self.fallbacks.load(Ordering::Relaxed),
             rows_skipped: self.rows_skipped.load(Ordering::Relaxed),
-            edge_decodes: self.edge_decodes.load(Ordering::Relaxed),
-            edge_reads: self.edge_reads.load(Ordering::Relaxed),
         }
     }
 
@@ -202,119 +168,27 @@ impl SegmentReader {
         options: ReadOptions<'_>,
     ) -> Result<Vec<RecordBatch>> {
         let lines = options.lines;
-        let mut narrowed = false;
         if let Some(query) = options.literals.filter(|q| !q.is_empty())
             && !read.rows.is_empty()
             && let Some(filters) = self.page_filters(&read.path).await?
         {
-            let kept = filters.narrow(&read.rows, query);
+            let narrowed = filters.narrow(&read.rows, query);
             let count = |rows: &[Range<u64>]| rows.iter().map(|r| r.end - r.start).sum::<u64>();
             self.rows_skipped
-                .fetch_add(count(&read.rows) - count(&kept), Ordering::Relaxed);
-            narrowed = kept != read.rows;
-            read.rows = kept;
+                .fetch_add(count(&read.rows) - count(&narrowed), Ordering::Relaxed);
+            read.rows = narrowed;
         }
         if read.rows.is_empty() {
             return Ok(Vec::new());
         }
         let meta = self.metadata(&read.path, read.size).await?;
         let window = read.filter_ts.then_some((start, end));
-        // rows narrowed by page filters are a query's own: decoding their row groups
-        // whole would undo the narrowing
-        let edges = match window {
-            Some(window) if lines && !narrowed => edge_row_groups(meta.metadata(), window)?,
-            _ => Vec::new(),
-        };
-        if edges.is_empty() {
-            return self
-                .read_rows(&meta, &read.path, read.size, &read.rows, window, lines)
-                .await;
-        }
-        let parts = split_at_edges(&read.rows, &edges);
-        let used: Vec<usize> = parts
-            .iter()
-            .filter_map(|p| match p {
-                Part::Edge(i, _) => Some(*i),
-                Part::Plain(_) => None,
-            })
-            .collect();
-        let shared = match used.is_empty() {
-            true => None,
-            false => Some(
-                self.edge_groups(&meta, &read.path, read.size, &edges, &used)
-                    .await?,
-            ),
-        };
-        let mut out = Vec::new();
-        for part in parts {
-            match (part, &shared) {
-                (Part::Edge(_, rows), Some(shared)) => {
-                    out.extend(shared.rows_in_window(&rows, (start, end))?);
-                }
-                (Part::Edge(_, rows) | Part::Plain(rows), _) => out.extend(
-                    self.read_rows(&meta, &read.path, read.size, &rows, window, lines)
-                        .await?,
-                ),
-            }
-        }
-        Ok(out)
-    }
-
-    /// The edge row groups `used` (indexes into `edges`) of a segment, decoded whole in
-    /// one read and shared: the read on the other side of the boundary asks for the same
-    /// groups and finds them in `edges` (or waits for the decode under way) instead of
-    /// decoding the pages at the boundary again.
-    async fn edge_groups(
-        &self,
-        meta: &ArrowReaderMetadata,
-        path: &Path,
-        size: u64,
-        edges: &[EdgeGroup],
-        used: &[usize],
-    ) -> Result<Arc<SharedGroups>> {
-        let indexes: Vec<usize> = used.iter().map(|&i| edges[i].index).collect();
-        let key = (path.as_ref().to_string(), indexes);
-        let groups = self
-            .edges
-            .try_get_with(key.clone(), async {
-                self.edge_decodes
-                    .fetch_add(used.len() as u64, Ordering::Relaxed);
-                let rows: Vec<Range<u64>> = used.iter().map(|&i| edges[i].rows.clone()).collect();
-                let batches = self.read_rows(meta, path, size, &rows, None, true).await?;
-                Ok::<_, StorageError>(Arc::new(SharedGroups {
-                    rows,
-                    batches,
-                    reads: AtomicU64::new(0),
-                }))
-            })
-            .await
-            .map_err(StorageError::Shared)?;
-        self.edge_reads
-            .fetch_add(used.len() as u64, Ordering::Relaxed);
-        if groups.reads.fetch_add(1, Ordering::Relaxed) + 1 >= EDGE_SIDES {
-            // both sides served: the memory is better spent elsewhere
-            self.edges.invalidate(&key).await;
-        }
-        Ok(groups)
-    }
-
-    /// Rows `rows` of a segment (filtered to `window` when given), decoded.
-    async fn read_rows(
-        &self,
-        meta: &ArrowReaderMetadata,
-        path: &Path,
-        size: u64,
-        rows: &[Range<u64>],
-        window: Option<(i64, i64)>,
-        lines: bool,
-    ) -> Result<Vec<RecordBatch>> {
-        let meta = meta.clone();
-        let plan = plan(meta.metadata(), rows, window, lines)?;
+        let plan = plan(meta.metadata(), &read.rows, window, lines)?;
         if plan.row_groups.is_empty() {
             return Ok(Vec::new());
         }
         let plan = Arc::new(plan);
-        let fetched = self.fetch(path, size, &plan.pages).await?;
+        let fetched = self.fetch(&read.path, read.size, &plan.pages).await?;
         let first = {
             let (meta, plan) = (meta.clone(), plan.clone());
             spawn_decode(move || decode(meta, fetched, &plan, window, lines)).await
@@ -325,8 +199,8 @@ impl SegmentReader {
                 // Page-level fetching relies on the reader touching only the pages of
                 // selected rows; should it ever need more, fetch whole column chunks.
                 self.fallbacks.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(%path, %err, "page-level read failed; reading whole column chunks");
-                let fetched = self.fetch(path, size, &plan.chunks).await?;
+                tracing::debug!(path = %read.path, %err, "page-level read failed; reading whole column chunks");
+                let fetched = self.fetch(&read.path, read.size, &plan.chunks).await?;
                 spawn_decode(move || decode(meta, fetched, &plan, window, lines)).await
             }
         }
@@ -511,171 +385,6 @@ fn ts_pages_in_window<'a>(
         }
     }
     Ok(Some(keep))
-}
-
-/// Edge row groups of one segment decoded whole, and how many reads took rows from them.
-struct SharedGroups {
-    /// Segment rows of the groups, in order.
-    rows: Vec<Range<u64>>,
-    /// Those rows, decoded, in the same order.
-    batches: Vec<RecordBatch>,
-    reads: AtomicU64,
-}
-
-impl SharedGroups {
-    /// The decoded rows among `rows` (segment rows inside the groups) with `start <= ts <
-    /// end`, as zero-copy slices.
-    fn rows_in_window(
-        &self,
-        rows: &[Range<u64>],
-        (start, end): (i64, i64),
-    ) -> Result<Vec<RecordBatch>> {
-        let start = Int64Array::new_scalar(start);
-        let end = Int64Array::new_scalar(end);
-        // where each group starts in the decoded rows
-        let mut group_offsets = Vec::with_capacity(self.rows.len());
-        let mut total = 0u64;
-        for g in &self.rows {
-            group_offsets.push(total);
-            total += g.end - g.start;
-        }
-        let mut out = Vec::new();
-        for r in rows {
-            let g = self.rows.partition_point(|g| g.end <= r.start);
-            let Some(group) = self
-                .rows
-                .get(g)
-                .filter(|g| g.start <= r.start && r.end <= g.end)
-            else {
-                return Err(StorageError::Task(format!(
-                    "rows {r:?} outside the shared row groups {:?}",
-                    self.rows
-                )));
-            };
-            let lo = group_offsets[g] + (r.start - group.start);
-            let hi = lo + (r.end - r.start);
-            let mut first = 0u64;
-            for batch in &self.batches {
-                let span = first..first + batch.num_rows() as u64;
-                first = span.end;
-                let (a, z) = (lo.max(span.start), hi.min(span.end));
-                if a >= z {
-                    continue;
-                }
-                let part = batch.slice((a - span.start) as usize, (z - a) as usize);
-                let keep = in_window(part.column(TS_COLUMN), &start, &end)?;
-                // a stream's rows are sorted by ts: usually one run
-                out.extend(SlicesIterator::new(&keep).map(|(a, z)| part.slice(a, z - a)));
-            }
-        }
-        Ok(out)
-    }
-}
-
-/// A row group that a time window cuts on one side only: the window next to it (the
-/// neighbouring split of the same query) needs the rest of its rows.
-#[derive(Debug, PartialEq)]
-struct EdgeGroup {
-    /// Row group index.
-    index: usize,
-    /// Its segment rows.
-    rows: Range<u64>,
-}
-
-/// The row groups of a segment that `[start, end)` cuts on exactly one side, with no
-/// more rows outside than a window as long holds, by their `ts` statistics. Splits of a
-/// query cut its time range every 30 minutes while a segment holds some 10 of them, so
-/// each boundary falls inside one row group of every stream, and both splits decoded
-/// the pages around it (Q4 and Q6 fetched 40 % more than with each decoded once). A row
-/// group cut on both sides (a short query inside one segment), or reaching further
-/// than the next window, is not one: some of its rows would be nobody's.
-fn edge_row_groups(meta: &ParquetMetaData, (start, end): (i64, i64)) -> Result<Vec<EdgeGroup>> {
-    let schema = log_schema();
-    let converter =
-        StatisticsConverter::try_new(columns::TS, &schema, meta.file_metadata().schema_descr())?;
-    let mins = converter.row_group_mins(meta.row_groups().iter())?;
-    let maxes = converter.row_group_maxes(meta.row_groups().iter())?;
-    let (Some(mins), Some(maxes)) = (
-        mins.as_primitive_opt::<Int64Type>(),
-        maxes.as_primitive_opt::<Int64Type>(),
-    ) else {
-        return Ok(Vec::new());
-    };
-    let mut out = Vec::new();
-    let mut first = 0u64;
-    for (index, rg) in meta.row_groups().iter().enumerate() {
-        let rows = first..first + u64::try_from(rg.num_rows()).unwrap_or(0);
-        first = rows.end;
-        if index >= mins.len()
-            || index >= maxes.len()
-            || mins.is_null(index)
-            || maxes.is_null(index)
-        {
-            continue;
-        }
-        let (min, max) = (
-            i128::from(mins.value(index)),
-            i128::from(maxes.value(index)),
-        );
-        let (start, end) = (i128::from(start), i128::from(end));
-        if max < start || min >= end || (min < start) == (max >= end) {
-            continue;
-        }
-        // the rows outside must fit in the next window of the same length, or some
-        // would be nobody's (a 3-hour row group under 30-minute splits)
-        let outside = if min < start {
-            start - min
-        } else {
-            max - end + 1
-        };
-        if outside <= end - start {
-            out.push(EdgeGroup { index, rows });
-        }
-    }
-    Ok(out)
-}
-
-/// Requested rows, cut into runs outside edge row groups and runs inside one.
-#[derive(Debug, PartialEq)]
-enum Part {
-    /// Rows read as usual.
-    Plain(Vec<Range<u64>>),
-    /// Rows of `edges[i]`.
-    Edge(usize, Vec<Range<u64>>),
-}
-
-/// A list of one row range.
-fn one(rows: Range<u64>) -> Vec<Range<u64>> {
-    vec![rows]
-}
-
-/// `rows` (sorted, disjoint) in segment order, cut where they enter or leave one of
-/// `edges` (sorted).
-fn split_at_edges(rows: &[Range<u64>], edges: &[EdgeGroup]) -> Vec<Part> {
-    let mut out: Vec<Part> = Vec::new();
-    for r in rows {
-        let mut at = r.start;
-        while at < r.end {
-            let i = edges.partition_point(|e| e.rows.end <= at);
-            let (part, to) = match edges.get(i) {
-                Some(e) if e.rows.start <= at => {
-                    let to = r.end.min(e.rows.end);
-                    (Part::Edge(i, one(at..to)), to)
-                }
-                next => {
-                    let to = next.map_or(r.end, |e| e.rows.start.min(r.end));
-                    (Part::Plain(one(at..to)), to)
-                }
-            };
-            match (out.last_mut(), part) {
-                (Some(Part::Plain(rows)), Part::Plain(more)) => rows.extend(more),
-                (Some(Part::Edge(j, rows)), Part::Edge(i, more)) if *j == i => rows.extend(more),
-                (_, part) => out.push(part),
-            }
-            at = to;
-        }
-    }
-    out
 }
 
 /// Plans the read of `rows` (segment row ranges) from a segment with footer `meta`,
@@ -877,39 +586,6 @@ fn conform(batch: RecordBatch) -> Result<RecordBatch> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn requested_rows_are_cut_where_they_enter_and_leave_edge_row_groups() {
-        let edges = [
-            EdgeGroup {
-                index: 1,
-                rows: 10..20,
-            },
-            EdgeGroup {
-                index: 2,
-                rows: 20..30,
-            },
-            EdgeGroup {
-                index: 4,
-                rows: 40..50,
-            },
-        ];
-        assert_eq!(
-            split_at_edges(&[0..5, 8..25, 26..28, 30..45, 60..70], &edges),
-            vec![
-                Part::Plain(vec![0..5, 8..10]),
-                Part::Edge(0, one(10..20)),
-                Part::Edge(1, vec![20..25, 26..28]),
-                Part::Plain(one(30..40)),
-                Part::Edge(2, one(40..45)),
-                Part::Plain(one(60..70)),
-            ]
-        );
-        assert_eq!(
-            split_at_edges(&one(0..5), &[]),
-            vec![Part::Plain(one(0..5))]
-        );
-    }
 
     #[test]
     fn intersects_sorted_ranges() {
