@@ -311,7 +311,7 @@ pub(crate) fn unescape_value(raw: &[u8]) -> Cow<'_, str> {
     };
     match bytes {
         Cow::Borrowed(b) => Cow::Borrowed(utf8::clean(b).unwrap_or_default()),
-        Cow::Owned(v) => Cow::Owned(utf8::clean(&v).unwrap_or_default().to_owned()),
+        Cow::Owned(v) => utf8::clean_owned(v).map_or(Cow::Borrowed(""), Cow::Owned),
     }
 }
 

@@ -392,14 +392,12 @@ impl LogfmtParser {
             }
             // a strict parser reports errors anywhere in the line, so it stops only where
             // Loki's does
-            let done = |h: &ParserHints| {
-                if self.strict {
-                    h.all_extracted(lbs)
-                } else {
-                    h.nothing_left_to_extract(lbs)
-                }
+            let done = match hints {
+                Some(h) if self.strict => h.all_extracted(lbs),
+                Some(h) => h.nothing_left_to_extract(lbs),
+                None => false,
             };
-            if hints.is_some_and(done) {
+            if done {
                 break;
             }
         }

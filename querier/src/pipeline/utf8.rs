@@ -23,10 +23,18 @@ pub(crate) fn lossy(bytes: &[u8]) -> Cow<'_, str> {
 /// keep (they drop the rest, whose invalid bytes became U+FFFD).
 pub(crate) fn clean(bytes: &[u8]) -> Option<&str> {
     let s = std::str::from_utf8(bytes).ok()?;
-    if memchr::memchr(REPLACEMENT_LEAD, bytes).is_some() && s.contains('\u{FFFD}') {
-        return None;
-    }
-    Some(s)
+    (!has_replacement(s)).then_some(s)
+}
+
+/// [`clean`] for bytes the caller owns (an unescaped value): the buffer becomes the text.
+pub(crate) fn clean_owned(bytes: Vec<u8>) -> Option<String> {
+    let s = String::from_utf8(bytes).ok()?;
+    (!has_replacement(&s)).then_some(s)
+}
+
+/// True when `s` holds U+FFFD, searched for only after its lead byte.
+fn has_replacement(s: &str) -> bool {
+    memchr::memchr(REPLACEMENT_LEAD, s.as_bytes()).is_some() && s.contains('\u{FFFD}')
 }
 
 #[cfg(test)]
@@ -49,6 +57,7 @@ mod tests {
             assert_eq!(lossy(bytes), reference, "{bytes:?}");
             let kept = (!reference.contains('\u{FFFD}')).then_some(&*reference);
             assert_eq!(clean(bytes), kept, "{bytes:?}");
+            assert_eq!(clean_owned(bytes.to_vec()).as_deref(), kept, "{bytes:?}");
         }
     }
 }
