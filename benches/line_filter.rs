@@ -7,7 +7,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use logql::Expr;
 use querier::pipeline::Pipeline;
 use std::hint::black_box;
-use storage::arrow::array::StringArray;
+use storage::arrow::array::StringViewArray;
 
 /// Lines in the column.
 const LINES: usize = 100_000;
@@ -34,7 +34,7 @@ fn pipeline(query: &str) -> Pipeline {
 fn bench_filters(c: &mut Criterion) {
     let lines = common::nginx_lines(LINES);
     let bytes = common::total_bytes(&lines);
-    let column = StringArray::from_iter_values(lines.iter());
+    let column = StringViewArray::from_iter_values(lines.iter());
     let mut group = c.benchmark_group("line_filter_100k");
     group.throughput(Throughput::Bytes(bytes));
     for (name, query) in FILTERS {

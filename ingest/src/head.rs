@@ -10,7 +10,9 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::time::Instant;
 
-use storage::arrow::array::{Int64Array, Int64Builder, StringArray, StringBuilder, UInt64Builder};
+use storage::arrow::array::{
+    Int64Array, Int64Builder, StringArray, StringBuilder, StringViewBuilder, UInt64Builder,
+};
 
 /// A hasher for keys that already are good 64-bit hashes.
 #[derive(Default)]
@@ -436,18 +438,18 @@ pub struct RowBuilders {
     /// `ts` column.
     pub ts: Int64Builder,
     /// `line` column.
-    pub line: StringBuilder,
+    pub line: StringViewBuilder,
     /// `metadata` column.
     pub metadata: StringBuilder,
 }
 
 impl RowBuilders {
-    /// Builders sized for `rows` rows and `bytes` line bytes.
-    pub fn with_capacity(rows: usize, bytes: usize) -> Self {
+    /// Builders sized for `rows` rows (line text goes into blocks that grow as needed).
+    pub fn with_capacity(rows: usize) -> Self {
         Self {
             fingerprint: UInt64Builder::with_capacity(rows),
             ts: Int64Builder::with_capacity(rows),
-            line: StringBuilder::with_capacity(rows, bytes),
+            line: StringViewBuilder::with_capacity(rows),
             metadata: StringBuilder::with_capacity(rows, 0),
         }
     }
@@ -523,7 +525,7 @@ mod tests {
         assert!(h.overlaps(3, 4));
         assert!(!h.overlaps(4, 5));
         assert!(h.overlaps(5, 6));
-        let mut b = RowBuilders::with_capacity(0, 0);
+        let mut b = RowBuilders::with_capacity(0);
         assert_eq!(
             h.append_rows(9, 2, 5, &mut b, RowFilter::all(&ScanStats::default())),
             4
@@ -537,7 +539,7 @@ mod tests {
         assert_eq!(ts, [2, 3, 3, 3]);
         let fp = batch.column(0).as_primitive::<UInt64Type>();
         assert_eq!(fp.value(0), 9);
-        let l = batch.column(2).as_string::<i32>();
+        let l = batch.column(2).as_string_view();
         assert_eq!(l.value(1), "c1");
         assert_eq!(l.value(3), "c3");
         assert_eq!(batch.column(3).null_count(), 4);
@@ -549,7 +551,7 @@ mod tests {
         let mut h = HeadBlock::new();
         h.append(1, "x", &[("trace_id", "a\"b"), ("k", "v")], now);
         h.append(2, "y", NONE, now);
-        let mut b = RowBuilders::with_capacity(2, 2);
+        let mut b = RowBuilders::with_capacity(2);
         h.append_rows(
             1,
             i64::MIN,

@@ -301,7 +301,7 @@ impl Ingester {
                 .collect()
         };
         let mut batches = Vec::new();
-        let mut builders = RowBuilders::with_capacity(1024, 64 * 1024);
+        let mut builders = RowBuilders::with_capacity(1024);
         let mut rows = 0;
         for slot in slots {
             rows +=

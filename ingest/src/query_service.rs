@@ -680,11 +680,18 @@ mod tests {
     #[test]
     fn ipc_round_trip_keeps_batches() {
         use std::sync::Arc as A;
-        use storage::arrow::array::{ArrayRef, Int64Array, StringArray, UInt64Array};
+        use storage::arrow::array::{
+            ArrayRef, Int64Array, StringArray, StringViewArray, UInt64Array,
+        };
+        // lines past 12 bytes live in data buffers, shorter ones in the views
         let cols: Vec<ArrayRef> = vec![
             A::new(UInt64Array::from(vec![1, 1, 2])),
             A::new(Int64Array::from(vec![10, 20, 5])),
-            A::new(StringArray::from(vec!["a", "b", "c"])),
+            A::new(StringViewArray::from(vec![
+                "a",
+                "a line longer than a view",
+                "c",
+            ])),
             A::new(StringArray::from(vec![None, Some(r#"[["k","v"]]"#), None])),
         ];
         let b1 = RecordBatch::try_new(log_schema(), cols).unwrap();
@@ -697,11 +704,13 @@ mod tests {
 
     #[test]
     fn truncated_ipc_is_an_error() {
-        use storage::arrow::array::{ArrayRef, Int64Array, StringArray, UInt64Array};
+        use storage::arrow::array::{
+            ArrayRef, Int64Array, StringArray, StringViewArray, UInt64Array,
+        };
         let cols: Vec<ArrayRef> = vec![
             Arc::new(UInt64Array::from(vec![1])),
             Arc::new(Int64Array::from(vec![10])),
-            Arc::new(StringArray::from(vec!["a"])),
+            Arc::new(StringViewArray::from(vec!["a"])),
             Arc::new(StringArray::from(vec![None::<&str>])),
         ];
         let b = RecordBatch::try_new(log_schema(), cols).unwrap();

@@ -51,7 +51,7 @@ pub fn rows(batches: &[RecordBatch]) -> Vec<(u64, i64, String, Option<String>)> 
     for b in batches {
         let fp = b.column(0).as_primitive::<UInt64Type>();
         let ts = b.column(1).as_primitive::<Int64Type>();
-        let line = b.column(2).as_string::<i32>();
+        let line = b.column(2).as_string_view();
         let meta = b.column(3).as_string::<i32>();
         for i in 0..b.num_rows() {
             out.push((

@@ -221,7 +221,7 @@ async fn read_returns_the_local_batches() {
     use storage::arrow::datatypes::{Int64Type, UInt64Type};
     let ts: Vec<i64> = b.column(1).as_primitive::<Int64Type>().values().to_vec();
     assert_eq!(ts, vec![t, t + 1, t + 2, t + 6]);
-    let lines: Vec<&str> = b.column(2).as_string::<i32>().iter().flatten().collect();
+    let lines: Vec<&str> = b.column(2).as_string_view().iter().flatten().collect();
     assert_eq!(lines, vec!["GET /a", "GET /c", "GET /b", "with metadata"]);
     let fp = b.column(0).as_primitive::<UInt64Type>();
     assert!(fp.values().iter().all(|v| *v == api_prod));

@@ -13,7 +13,9 @@ use std::sync::Arc;
 
 use logql::{LabelMatcher, LabelSet};
 use rayon::prelude::*;
-use storage::arrow::array::{Array, AsArray, BooleanArray, Int64Array, StringArray, UInt64Array};
+use storage::arrow::array::{
+    Array, AsArray, BooleanArray, Int64Array, StringArray, StringViewArray, UInt64Array,
+};
 use storage::arrow::compute::filter;
 use storage::arrow::datatypes::{Int64Type, UInt64Type};
 use storage::arrow::record_batch::RecordBatch;
@@ -30,7 +32,7 @@ type Run = (u32, usize, usize);
 /// (copying the kept lines cost a filtering query 4 % of its CPU).
 pub(crate) struct BatchCols {
     ts: Int64Array,
-    line: StringArray,
+    line: StringViewArray,
     meta: StringArray,
     sel: Option<Vec<u32>>,
 }
@@ -277,7 +279,7 @@ pub(crate) fn assemble(
         .map(|(b, prefiltered)| {
             let b = match filter {
                 Some(p) if !prefiltered => {
-                    let lines = column_str(&b, 2)?;
+                    let lines = line_column(&b)?;
                     match p.filter_batch(lines) {
                         Some(mask) => return selected_cols(&b, &mask),
                         None => b,
@@ -332,10 +334,18 @@ struct FpBatch {
     cols: BatchCols,
 }
 
-fn column_str(b: &RecordBatch, i: usize) -> Result<&StringArray> {
-    b.column(i)
+/// The `line` column of a [`storage::log_schema`] batch (string views).
+fn line_column(b: &RecordBatch) -> Result<&StringViewArray> {
+    b.column(2)
+        .as_string_view_opt()
+        .ok_or_else(|| QueryError::Internal("log batch column 2 is not utf8view".into()))
+}
+
+/// The `metadata` column of a [`storage::log_schema`] batch.
+fn metadata_column(b: &RecordBatch) -> Result<&StringArray> {
+    b.column(3)
         .as_string_opt::<i32>()
-        .ok_or_else(|| QueryError::Internal(format!("log batch column {i} is not utf8")))
+        .ok_or_else(|| QueryError::Internal("log batch column 3 is not utf8".into()))
 }
 
 /// The columns of `b` with only the rows `mask` keeps: fingerprints and timestamps
@@ -377,8 +387,8 @@ fn batch_cols(b: &RecordBatch) -> Result<FpBatch> {
         .as_primitive_opt::<Int64Type>()
         .ok_or_else(|| QueryError::Internal("log batch column 1 is not int64".into()))?
         .clone();
-    let line = column_str(b, 2)?.clone();
-    let meta = column_str(b, 3)?.clone();
+    let line = line_column(b)?.clone();
+    let meta = metadata_column(b)?.clone();
     Ok(FpBatch {
         fps,
         cols: BatchCols {
@@ -522,7 +532,7 @@ mod tests {
             vec![
                 Arc::new(UInt64Array::from(vec![7, 7, 7, 9])),
                 Arc::new(Int64Array::from(vec![1, 2, 3, 4])),
-                Arc::new(StringArray::from(vec!["a", "b", "c", "d"])),
+                Arc::new(StringViewArray::from(vec!["a", "b", "c", "d"])),
                 Arc::new(StringArray::from(vec![None::<&str>; 4])),
             ],
         )

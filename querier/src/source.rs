@@ -15,7 +15,9 @@ use ingest::{RowFilter, ScanStats};
 use logql::matcher::matches_all;
 use logql::{LabelMatcher, LabelSet};
 use parking_lot::RwLock;
-use storage::arrow::array::{Array, ArrayRef, Int64Array, StringArray, UInt64Array};
+use storage::arrow::array::{
+    Array, ArrayRef, AsArray, Int64Array, StringArray, StringViewArray, UInt64Array,
+};
 use storage::arrow::record_batch::RecordBatch;
 use storage::{Entry, LiteralQuery, ReadOptions, Storage, StreamInfo, StreamRollup, log_schema};
 
@@ -119,12 +121,14 @@ impl SourceRead {
     pub fn counted(batches: Vec<RecordBatch>) -> Self {
         let (mut lines, mut bytes) = (0u64, 0u64);
         for b in &batches {
-            if let Some(col) = b.column(2).as_any().downcast_ref::<StringArray>() {
+            if let Some(col) = b.column(2).as_string_view_opt() {
                 lines += col.len() as u64;
-                let offsets = col.value_offsets();
-                if let (Some(first), Some(last)) = (offsets.first(), offsets.last()) {
-                    bytes += (last - first).max(0) as u64;
-                }
+                // a view's low 32 bits are its string's length
+                bytes += col
+                    .views()
+                    .iter()
+                    .map(|v| u64::from(*v as u32))
+                    .sum::<u64>();
             }
         }
         Self {
@@ -313,7 +317,7 @@ impl Default for MemorySource {
 pub fn entries_batch(fp: u64, entries: &[Entry]) -> Result<RecordBatch> {
     let fps = UInt64Array::from(vec![fp; entries.len()]);
     let ts = Int64Array::from_iter_values(entries.iter().map(|e| e.ts));
-    let lines = StringArray::from_iter_values(entries.iter().map(|e| e.line.as_str()));
+    let lines = StringViewArray::from_iter_values(entries.iter().map(|e| e.line.as_str()));
     let meta: StringArray = entries
         .iter()
         .map(|e| {

@@ -136,18 +136,31 @@ pub mod columns {
 }
 
 /// The schema of every log record batch (ingester reads, segment reads, query input).
+/// `line` is a string view: a segment read points into the decompressed pages instead
+/// of copying every line out of them.
 pub fn log_schema() -> SchemaRef {
     static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
     SCHEMA
-        .get_or_init(|| {
-            Arc::new(Schema::new(vec![
-                Field::new(columns::FINGERPRINT, DataType::UInt64, false),
-                Field::new(columns::TS, DataType::Int64, false),
-                Field::new(columns::LINE, DataType::Utf8, false),
-                Field::new(columns::METADATA, DataType::Utf8, true),
-            ]))
-        })
+        .get_or_init(|| schema_with_lines(DataType::Utf8View))
         .clone()
+}
+
+/// The schema segments are written in: [`log_schema`] with `line` as plain `Utf8`, the
+/// arrays [`StreamData`] holds (parquet stores both alike; readers pick the view).
+pub(crate) fn segment_schema() -> SchemaRef {
+    static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| schema_with_lines(DataType::Utf8))
+        .clone()
+}
+
+fn schema_with_lines(line: DataType) -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new(columns::FINGERPRINT, DataType::UInt64, false),
+        Field::new(columns::TS, DataType::Int64, false),
+        Field::new(columns::LINE, line, false),
+        Field::new(columns::METADATA, DataType::Utf8, true),
+    ]))
 }
 
 #[cfg(test)]

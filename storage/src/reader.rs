@@ -11,8 +11,10 @@ use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array, StringArray};
-use datafusion::arrow::buffer::{Buffer, OffsetBuffer};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Int64Array, StringViewArray,
+};
+use datafusion::arrow::buffer::ScalarBuffer;
 use datafusion::arrow::compute::kernels::{boolean, cast, cmp};
 use datafusion::arrow::datatypes::{DataType, Int64Type};
 use datafusion::arrow::error::ArrowError;
@@ -221,8 +223,9 @@ impl SegmentReader {
             .with_prefetch_hint(Some(FOOTER_PREFETCH))
             .load_and_finish(reader, size)
             .await?;
-        let meta = ArrowReaderMetadata::try_new(Arc::new(parquet), ArrowReaderOptions::new())?;
-        let schema = meta.schema();
+        let parquet = Arc::new(parquet);
+        let stored = ArrowReaderMetadata::try_new(parquet.clone(), ArrowReaderOptions::new())?;
+        let schema = stored.schema();
         let expected = log_schema();
         let columns_match = schema.fields().len() == expected.fields().len()
             && schema
@@ -236,6 +239,13 @@ impl SegmentReader {
                 reason: format!("unexpected segment schema {schema:?}"),
             });
         }
+        // decode `line` as views into the pages (the segment stores plain strings)
+        let options = ArrowReaderOptions::new().with_schema(expected);
+        let meta =
+            ArrowReaderMetadata::try_new(parquet, options).map_err(|e| StorageError::Corrupt {
+                path: key.clone(),
+                reason: format!("segment columns do not read as the log schema: {e}"),
+            })?;
         self.footers.insert(key, meta.clone());
         Ok(meta)
     }
@@ -542,9 +552,10 @@ fn in_window(
 /// Puts an all-empty `line` column back into a batch decoded without it.
 fn with_empty_lines(batch: &RecordBatch) -> Result<RecordBatch> {
     let n = batch.num_rows();
-    let empty: ArrayRef = Arc::new(StringArray::new(
-        OffsetBuffer::new_zeroed(n),
-        Buffer::from_vec(Vec::<u8>::new()),
+    // an all-zero view is the empty string
+    let empty: ArrayRef = Arc::new(StringViewArray::new(
+        ScalarBuffer::from(vec![0u128; n]),
+        Vec::new(),
         None,
     ));
     let mut columns = batch.columns().to_vec();
@@ -558,7 +569,7 @@ fn with_empty_lines(batch: &RecordBatch) -> Result<RecordBatch> {
     Ok(RecordBatch::try_new(log_schema(), columns)?)
 }
 
-/// Gives a decoded batch exactly [`log_schema`] (Utf8 strings, the schema's metadata).
+/// Gives a decoded batch exactly [`log_schema`] (its string types, the schema's metadata).
 fn conform(batch: RecordBatch) -> Result<RecordBatch> {
     let schema = log_schema();
     let columns = batch
@@ -568,8 +579,8 @@ fn conform(batch: RecordBatch) -> Result<RecordBatch> {
         .map(|(col, field)| {
             if col.data_type() == field.data_type() {
                 Ok(col.clone())
-            } else if matches!(field.data_type(), DataType::Utf8) {
-                Ok(cast::cast(col, &DataType::Utf8)?)
+            } else if matches!(field.data_type(), DataType::Utf8 | DataType::Utf8View) {
+                Ok(cast::cast(col, field.data_type())?)
             } else {
                 Err(StorageError::Arrow(ArrowError::SchemaError(format!(
                     "segment column {} has type {}, expected {}",

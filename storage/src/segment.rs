@@ -22,7 +22,7 @@ use datafusion::parquet::file::writer::SerializedFileWriter;
 use datafusion::parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 
-use crate::entry::{StreamData, columns, log_schema};
+use crate::entry::{StreamData, columns, segment_schema};
 use crate::error::{Result, StorageError};
 use crate::grams::{FilterBuilder, PageFilters};
 use crate::index::{INDEX_VERSION, IndexRecord, IndexStream, rollup_point};
@@ -100,8 +100,11 @@ fn writer_properties() -> Result<WriterProperties> {
         .set_column_dictionary_enabled(col(columns::TS), false)
         .set_column_encoding(col(columns::TS), Encoding::DELTA_BINARY_PACKED)
         .set_column_statistics_enabled(col(columns::TS), EnabledStatistics::Page)
-        // line: plain + zstd; statistics on free text are useless
+        // line: delta-length + zstd: the lengths go first, the text after them in one
+        // piece, which readers take as string views into the page without copying;
+        // statistics on free text are useless
         .set_column_dictionary_enabled(col(columns::LINE), false)
+        .set_column_encoding(col(columns::LINE), Encoding::DELTA_LENGTH_BYTE_ARRAY)
         .set_column_statistics_enabled(col(columns::LINE), EnabledStatistics::None)
         .set_column_data_page_size_limit(col(columns::LINE), LINE_PAGE_BYTES)
         .set_column_compression(
@@ -270,7 +273,7 @@ fn write_parquet(
     starts: &[usize],
     groups: &[Range<usize>],
 ) -> Result<(Vec<u8>, ParquetMetaData)> {
-    let schema = log_schema();
+    let schema = segment_schema();
     let mut props = writer_properties()?;
     add_encoded_arrow_schema_to_metadata(&schema, &mut props);
     let props = Arc::new(props);

@@ -234,7 +234,7 @@ async fn page_filters_skip_pages_that_cannot_hold_a_literal() {
         batches
             .iter()
             .flat_map(|b| {
-                let lines = b.column(2).as_string::<i32>();
+                let lines = b.column(2).as_string_view();
                 (0..b.num_rows())
                     .map(|i| lines.value(i).to_string())
                     .collect::<Vec<_>>()

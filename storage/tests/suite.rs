@@ -80,7 +80,7 @@ fn rows_of(batches: &[RecordBatch]) -> Vec<Row> {
         assert_eq!(b.schema(), log_schema());
         let fp = b.column(0).as_primitive::<UInt64Type>();
         let ts = b.column(1).as_primitive::<Int64Type>();
-        let line = b.column(2).as_string::<i32>();
+        let line = b.column(2).as_string_view();
         let md = b.column(3).as_string::<i32>();
         let mut last = None;
         for i in 0..b.num_rows() {

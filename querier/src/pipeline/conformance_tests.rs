@@ -9,7 +9,7 @@ use std::path::Path;
 
 use logql::LabelSet;
 use logql::ast::Expr;
-use storage::arrow::array::StringArray;
+use storage::arrow::array::StringViewArray;
 
 use super::Pipeline;
 
@@ -84,7 +84,7 @@ fn loki_answers_for_log_queries() {
                 let mut got = Vec::new();
                 let ok = candidates.iter().any(|(labels, line)| {
                     let passes = p
-                        .filter_batch(&StringArray::from(vec![line.as_str()]))
+                        .filter_batch(&StringViewArray::from(vec![line.as_str()]))
                         .is_none_or(|m| m.value(0));
                     if !passes {
                         got.push("dropped by filter_batch".to_owned());

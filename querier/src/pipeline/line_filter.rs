@@ -17,7 +17,7 @@
 use logql::ast::{LineFilter as AstLineFilter, LineFilterOp, LineFilterValue};
 use memchr::memmem;
 use regex::Regex;
-use storage::arrow::array::{Array, StringArray};
+use storage::arrow::array::{Array, ByteView, MAX_INLINE_VIEW_LEN, StringViewArray};
 
 use super::go_regex::{self, Simple};
 use super::ip::IpMatcher;
@@ -151,7 +151,7 @@ impl LineFilter {
     }
 
     /// Narrows `keep` (one flag per row of `lines`) to the rows this filter passes.
-    pub(crate) fn eval_batch(&self, lines: &StringArray, keep: &mut [bool]) {
+    pub(crate) fn eval_batch(&self, lines: &StringViewArray, keep: &mut [bool]) {
         match &self.matcher {
             Matcher::True => {
                 if self.negated {
@@ -258,53 +258,92 @@ fn shared_prefix<'a>(needles: &[&'a [u8]]) -> &'a [u8] {
     &first[..len]
 }
 
-/// Marks rows of `lines` whose value contains one of `needles`, searching the whole
-/// value buffer at once for a prefix they all start with (`finder`'s needle) and
-/// mapping each hit to its row through the offsets.
+/// Marks rows of `lines` whose value contains one of `needles`, searching each run of
+/// rows whose text lies back to back in one data buffer (a decoded page: every row of a
+/// segment read) at once for a prefix they all start with (`finder`'s needle) and
+/// mapping each hit to its row by the rows' lengths. Lines short enough to sit inside
+/// their views are searched one by one.
 fn buffer_contains(
     finder: &memmem::Finder<'_>,
     needles: &[&[u8]],
-    lines: &StringArray,
+    lines: &StringViewArray,
     hits: &mut [bool],
 ) {
-    let n = lines.len();
-    if n == 0 {
-        return;
+    let views = lines.views();
+    let buffers = lines.data_buffers();
+    let n = views.len().min(hits.len());
+    let mut r = 0;
+    while r < n {
+        let view = ByteView::from(views[r]);
+        let Some(buffer) = buffers
+            .get(view.buffer_index as usize)
+            .filter(|_| view.length > MAX_INLINE_VIEW_LEN)
+        else {
+            // inline (or null: an all-zero view, the empty string)
+            let line = lines.value(r).as_bytes();
+            if finder.find(line).is_some()
+                && needles.iter().any(|nd| memmem::find(line, nd).is_some())
+            {
+                hits[r] = true;
+            }
+            r += 1;
+            continue;
+        };
+        let start = view.offset as usize;
+        let mut end = start + view.length as usize;
+        let mut s = r + 1;
+        while s < n {
+            let next = ByteView::from(views[s]);
+            if next.length <= MAX_INLINE_VIEW_LEN
+                || next.buffer_index != view.buffer_index
+                || next.offset as usize != end
+            {
+                break;
+            }
+            end += next.length as usize;
+            s += 1;
+        }
+        if let Some(hay) = buffer.as_slice().get(start..end) {
+            let lengths = views[r..s].iter().map(|v| *v as u32 as usize);
+            search_run(finder, needles, hay, lengths, &mut hits[r..s]);
+        }
+        r = s;
     }
-    let offsets = lines.value_offsets();
-    let values = lines.values().as_slice();
-    let (Ok(base), Ok(end)) = (usize::try_from(offsets[0]), usize::try_from(offsets[n])) else {
-        return;
-    };
-    let Some(hay) = values.get(base..end) else {
-        return;
-    };
-    let row_end = |r: usize| {
-        usize::try_from(offsets[r + 1])
-            .unwrap_or(0)
-            .saturating_sub(base)
-    };
+}
+
+/// [`buffer_contains`] over one run: `hay` is the rows' text back to back, `lengths`
+/// their lengths in order, `hits` their flags.
+fn search_run(
+    finder: &memmem::Finder<'_>,
+    needles: &[&[u8]],
+    hay: &[u8],
+    mut lengths: impl Iterator<Item = usize>,
+    hits: &mut [bool],
+) {
     let mut pos = 0usize;
     let mut row = 0usize;
+    let mut row_end = lengths.next().unwrap_or(0);
     while pos < hay.len() {
         let Some(i) = finder.find(&hay[pos..]) else {
             break;
         };
         let at = pos + i;
-        while row < n && row_end(row) <= at {
+        while row_end <= at {
+            let Some(len) = lengths.next() else {
+                return;
+            };
             row += 1;
+            row_end += len;
         }
-        if row >= n {
-            break;
-        }
-        let end = row_end(row);
         if needles
             .iter()
-            .any(|n| at + n.len() <= end && hay[at..].starts_with(n))
+            .any(|n| at + n.len() <= row_end && hay[at..].starts_with(n))
         {
-            hits[row] = true;
-            pos = end;
-            row += 1;
+            if let Some(h) = hits.get_mut(row) {
+                *h = true;
+            }
+            // on to the next row
+            pos = row_end;
         } else {
             // no needle here, or it straddles two rows: look again just after
             pos = at + 1;
@@ -380,6 +419,8 @@ pub(crate) fn contains_lower(line: &str, needle: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use storage::arrow::array::StringViewBuilder;
+
     use super::*;
 
     fn lf(op: LineFilterOp, vals: &[&str]) -> LineFilter {
@@ -394,7 +435,7 @@ mod tests {
     }
 
     fn batch(f: &LineFilter, lines: &[&str]) -> Vec<bool> {
-        let arr = StringArray::from(lines.to_vec());
+        let arr = StringViewArray::from(lines.to_vec());
         let mut keep = vec![true; lines.len()];
         f.eval_batch(&arr, &mut keep);
         // the batch path must agree with the per-line path
@@ -448,6 +489,44 @@ mod tests {
         // a needle spanning two rows is not a hit
         let f = lf(LineFilterOp::Contains, &["SPO"]);
         assert_eq!(batch(&f, &["xPO", "Sx", "aSPOb"]), [false, false, true]);
+    }
+
+    #[test]
+    fn contains_over_runs_of_lines_in_data_buffers() {
+        // lines past 12 bytes lie back to back in blocks of 64 bytes: runs broken by a
+        // block change and by short lines, which the views hold themselves
+        let lines = [
+            "first line ends in POS",
+            "T second line, no hit",
+            "third line has POST in it",
+            "POST",
+            "a line in the second block POST",
+            "the needle spans rows: PO",
+            "ST starts this one",
+            "",
+            "last line without it",
+        ];
+        let mut b = StringViewBuilder::new().with_fixed_block_size(64);
+        for l in lines {
+            b.append_value(l);
+        }
+        let arr = b.finish();
+        assert!(arr.data_buffers().len() > 1);
+        let f = lf(LineFilterOp::Contains, &["POST"]);
+        let mut keep = vec![true; lines.len()];
+        f.eval_batch(&arr, &mut keep);
+        assert_eq!(
+            keep,
+            [false, false, true, true, true, false, false, false, false]
+        );
+        // `GET /api/v[12]`-like: one pass for the shared prefix, then each needle
+        let f = lf(LineFilterOp::Match, &["line (ends|has)"]);
+        let mut keep = vec![true; lines.len()];
+        f.eval_batch(&arr, &mut keep);
+        assert_eq!(
+            keep,
+            [true, false, true, false, false, false, false, false, false]
+        );
     }
 
     #[test]

@@ -37,7 +37,7 @@ use std::sync::Arc;
 use logql::LabelSet;
 use logql::ast::{Parser, Stage, Unwrap};
 use storage::LiteralQuery;
-use storage::arrow::array::{Array, BooleanArray, StringArray};
+use storage::arrow::array::{Array, BooleanArray, StringViewArray};
 
 use crate::{QueryError, Result};
 
@@ -248,7 +248,7 @@ impl Pipeline {
     }
 
     /// Runs the hoisted line filters over a whole column; `None` when there are none.
-    pub fn filter_batch(&self, lines: &StringArray) -> Option<BooleanArray> {
+    pub fn filter_batch(&self, lines: &StringViewArray) -> Option<BooleanArray> {
         if self.first_filters.is_empty() {
             return None;
         }

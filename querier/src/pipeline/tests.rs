@@ -6,7 +6,7 @@ use logql::ast::{
     UnwrapConv,
 };
 use logql::{LabelMatcher, LabelSet, MatchOp};
-use storage::arrow::array::StringArray;
+use storage::arrow::array::StringViewArray;
 
 use super::*;
 
@@ -40,7 +40,7 @@ fn stream() -> LabelSet {
 }
 
 fn batch(p: &Pipeline, lines: &[&str]) -> Vec<bool> {
-    let arr = StringArray::from(lines.to_vec());
+    let arr = StringViewArray::from(lines.to_vec());
     match p.filter_batch(&arr) {
         Some(b) => b.iter().map(|v| v.unwrap_or(false)).collect(),
         None => vec![true; lines.len()],
@@ -65,7 +65,11 @@ fn filters_only_pipeline_is_fast_path() {
     );
     let empty = Pipeline::new(&[], None).unwrap();
     assert!(empty.is_filter_only());
-    assert!(empty.filter_batch(&StringArray::from(vec!["x"])).is_none());
+    assert!(
+        empty
+            .filter_batch(&StringViewArray::from(vec!["x"]))
+            .is_none()
+    );
 }
 
 #[test]
@@ -110,7 +114,7 @@ fn line_filters_move_before_parsers_and_decolorize_but_not_line_format() {
         None,
     )
     .unwrap();
-    assert!(p.filter_batch(&StringArray::from(vec!["x"])).is_none());
+    assert!(p.filter_batch(&StringViewArray::from(vec!["x"])).is_none());
     let mut sp = p.for_stream(&stream());
     let e = sp
         .process(
