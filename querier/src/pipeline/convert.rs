@@ -55,8 +55,9 @@ pub(crate) fn parse_duration(orig: &str) -> Result<i64, String> {
     if s.is_empty() {
         return Err(invalid());
     }
-    const MAX: u128 = 1 << 63;
-    let mut total: u128 = 0;
+    // Go's arithmetic: uint64 with overflow checks (an overflowing step is over MAX too)
+    const MAX: u64 = 1 << 63;
+    let mut total: u64 = 0;
     while !s.is_empty() {
         let b = s.as_bytes();
         if !(b[0] == b'.' || b[0].is_ascii_digit()) {
@@ -64,17 +65,20 @@ pub(crate) fn parse_duration(orig: &str) -> Result<i64, String> {
         }
         // integer part
         let int_len = b.iter().take_while(|c| c.is_ascii_digit()).count();
-        let mut v: u128 = 0;
+        let mut v: u64 = 0;
         for &c in &b[..int_len] {
-            v = v * 10 + u128::from(c - b'0');
-            if v > MAX {
-                return Err(invalid());
-            }
+            v = match v
+                .checked_mul(10)
+                .and_then(|v| v.checked_add(u64::from(c - b'0')))
+            {
+                Some(v) if v <= MAX => v,
+                _ => return Err(invalid()),
+            };
         }
         s = &s[int_len..];
         let pre = int_len > 0;
         // fraction
-        let mut frac: u128 = 0;
+        let mut frac: u64 = 0;
         let mut scale: f64 = 1.0;
         let mut post = false;
         if let Some(rest) = s.strip_prefix('.') {
@@ -85,13 +89,16 @@ pub(crate) fn parse_duration(orig: &str) -> Result<i64, String> {
                 if overflow {
                     continue;
                 }
-                let nf = frac * 10 + u128::from(c - b'0');
-                if nf > MAX {
-                    overflow = true;
-                    continue;
+                match frac
+                    .checked_mul(10)
+                    .and_then(|f| f.checked_add(u64::from(c - b'0')))
+                {
+                    Some(nf) if nf <= MAX => {
+                        frac = nf;
+                        scale *= 10.0;
+                    }
+                    _ => overflow = true,
                 }
-                frac = nf;
-                scale *= 10.0;
             }
             post = frac_len > 0;
             s = &rest[frac_len..];
@@ -107,7 +114,7 @@ pub(crate) fn parse_duration(orig: &str) -> Result<i64, String> {
         if unit.is_empty() {
             return Err(format!("time: missing unit in duration {}", quoted(orig)));
         }
-        let mult: u128 = match unit {
+        let mult: u64 = match unit {
             "ns" => 1,
             "us" | "\u{b5}s" | "\u{3bc}s" => 1_000,
             "ms" => 1_000_000,
@@ -127,18 +134,20 @@ pub(crate) fn parse_duration(orig: &str) -> Result<i64, String> {
         }
         v *= mult;
         if frac > 0 {
-            v += (frac as f64 * (mult as f64 / scale)) as u128;
-            if v > MAX {
-                return Err(invalid());
+            // Go: v += uint64(float64(f) * (float64(unit) / scale)), then v > 1<<63 fails
+            match v.checked_add((frac as f64 * (mult as f64 / scale)) as u64) {
+                Some(nv) if nv <= MAX => v = nv,
+                _ => return Err(invalid()),
             }
         }
-        total += v;
-        if total > MAX {
-            return Err(invalid());
-        }
+        total = match total.checked_add(v) {
+            Some(t) if t <= MAX => t,
+            _ => return Err(invalid()),
+        };
     }
     if neg {
-        return Ok((total as i128).wrapping_neg() as i64);
+        // -(1<<63) is i64::MIN, which Go accepts
+        return Ok((total as i64).wrapping_neg());
     }
     if total > MAX - 1 {
         return Err(invalid());
@@ -208,6 +217,26 @@ mod tests {
         assert_eq!(parse_duration("1.5s"), Ok(1_500_000_000));
         assert_eq!(parse_duration("-1h"), Ok(-3_600_000_000_000));
         assert_eq!(parse_duration("0"), Ok(0));
+        assert_eq!(parse_duration("12.3ms"), Ok(12_300_000));
+        assert_eq!(parse_duration("1h0.000000001s"), Ok(3_600_000_000_001));
+        // the limits of Go's uint64 arithmetic
+        assert_eq!(parse_duration("9223372036854775807ns"), Ok(i64::MAX));
+        assert_eq!(parse_duration("-9223372036854775808ns"), Ok(i64::MIN));
+        for over in [
+            "9223372036854775808ns",
+            "-9223372036854775809ns",
+            "92233720368547758070ns",
+            "2562048h",
+            "2562047h47m16.854775808s",
+            "5124095h5124095h",
+        ] {
+            assert_eq!(
+                parse_duration(over),
+                Err(format!("time: invalid duration \"{over}\"")),
+                "{over}"
+            );
+        }
+        assert_eq!(parse_duration("2562047h47m16.854775807s"), Ok(i64::MAX));
         assert_eq!(
             parse_duration("1"),
             Err(r#"time: missing unit in duration "1""#.to_string())
