@@ -303,4 +303,25 @@ mod tests {
         sanitize_label_key("é.x", true, &mut s);
         assert_eq!(s, "__x");
     }
+
+    #[test]
+    fn sanitizing_bytes_agrees_with_sanitizing_text() {
+        let (mut a, mut b) = (String::new(), String::new());
+        for key in [
+            "level",
+            "latency_ms",
+            "1abc",
+            "user-agent",
+            " x ",
+            "é.x",
+            "",
+            "_",
+        ] {
+            for is_prefix in [true, false] {
+                sanitize_label_key(key, is_prefix, &mut a);
+                sanitize_label_key_bytes(key.as_bytes(), is_prefix, &mut b);
+                assert_eq!(a, b, "{key:?} {is_prefix}");
+            }
+        }
+    }
 }
