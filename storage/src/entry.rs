@@ -154,6 +154,7 @@ pub(crate) fn segment_schema() -> SchemaRef {
         .clone()
 }
 
+/// The log columns with `line` of type `line`.
 fn schema_with_lines(line: DataType) -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new(columns::FINGERPRINT, DataType::UInt64, false),
