@@ -14,8 +14,10 @@ fn quoted(s: &str) -> String {
 pub(crate) fn parse_float(s: &str) -> Result<f64, String> {
     let invalid = || format!("strconv.ParseFloat: parsing {}: invalid syntax", quoted(s));
     let body = s.strip_prefix(['+', '-']).unwrap_or(s);
-    let lower = body.to_ascii_lowercase();
-    let is_special = matches!(lower.as_str(), "inf" | "infinity" | "nan");
+    // compared in place: a lower-cased copy cost an allocation per parsed value
+    let is_special = ["inf", "infinity", "nan"]
+        .iter()
+        .any(|w| body.eq_ignore_ascii_case(w));
     if !is_special {
         // Rust also accepts forms Go rejects ("1." is fine in both); reject what Go rejects.
         let ok_chars = body
@@ -196,6 +198,12 @@ mod tests {
         assert_eq!(parse_float("39.5"), Ok(39.5));
         assert_eq!(parse_float("-1e3"), Ok(-1000.0));
         assert_eq!(parse_float("+Inf"), Ok(f64::INFINITY));
+        assert_eq!(parse_float("-INFINITY"), Ok(f64::NEG_INFINITY));
+        assert!(parse_float("nAn").is_ok_and(f64::is_nan));
+        assert_eq!(
+            parse_float("infinit"),
+            Err(r#"strconv.ParseFloat: parsing "infinit": invalid syntax"#.to_string())
+        );
         assert_eq!(
             parse_float("12ms"),
             Err(r#"strconv.ParseFloat: parsing "12ms": invalid syntax"#.to_string())
