@@ -123,12 +123,7 @@ impl SourceRead {
         for b in &batches {
             if let Some(col) = b.column(2).as_string_view_opt() {
                 lines += col.len() as u64;
-                // a view's low 32 bits are its string's length
-                bytes += col
-                    .views()
-                    .iter()
-                    .map(|v| u64::from(*v as u32))
-                    .sum::<u64>();
+                bytes += col.lengths().map(u64::from).sum::<u64>();
             }
         }
         Self {

@@ -223,29 +223,29 @@ impl SegmentReader {
             .with_prefetch_hint(Some(FOOTER_PREFETCH))
             .load_and_finish(reader, size)
             .await?;
-        let parquet = Arc::new(parquet);
-        let stored = ArrowReaderMetadata::try_new(parquet.clone(), ArrowReaderOptions::new())?;
-        let schema = stored.schema();
+        // the columns, by name, before asking for the log schema's types
+        let columns = parquet.file_metadata().schema_descr().columns();
         let expected = log_schema();
-        let columns_match = schema.fields().len() == expected.fields().len()
-            && schema
-                .fields()
+        let columns_match = columns.len() == expected.fields().len()
+            && columns
                 .iter()
                 .zip(expected.fields().iter())
-                .all(|(a, b)| a.name() == b.name());
+                .all(|(c, f)| c.name() == f.name());
         if !columns_match {
+            let names: Vec<&str> = columns.iter().map(|c| c.name()).collect();
             return Err(StorageError::Corrupt {
                 path: key,
-                reason: format!("unexpected segment schema {schema:?}"),
+                reason: format!("unexpected segment columns {names:?}"),
             });
         }
         // decode `line` as views into the pages (the segment stores plain strings)
         let options = ArrowReaderOptions::new().with_schema(expected);
-        let meta =
-            ArrowReaderMetadata::try_new(parquet, options).map_err(|e| StorageError::Corrupt {
+        let meta = ArrowReaderMetadata::try_new(Arc::new(parquet), options).map_err(|e| {
+            StorageError::Corrupt {
                 path: key.clone(),
                 reason: format!("segment columns do not read as the log schema: {e}"),
-            })?;
+            }
+        })?;
         self.footers.insert(key, meta.clone());
         Ok(meta)
     }

@@ -304,7 +304,9 @@ fn buffer_contains(
             s += 1;
         }
         if let Some(hay) = buffer.as_slice().get(start..end) {
-            let lengths = views[r..s].iter().map(|v| *v as u32 as usize);
+            let lengths = views[r..s]
+                .iter()
+                .map(|&v| ByteView::from(v).length as usize);
             search_run(finder, needles, hay, lengths, &mut hits[r..s]);
         }
         r = s;
