@@ -15,9 +15,10 @@
 //! `drop`/`keep`, `unpack`, json/logfmt with parameters) gets no hints, so every label is
 //! extracted as before.
 
+use logql::LabelSet;
 use logql::ast::{Grouping, LabelFilter, Parser, Stage, Unwrap};
 
-use super::labels::LabelsBuilder;
+use super::labels::{LabelsBuilder, is_plain_label_key};
 
 /// Suffix parsers add to a label that clashes with a stream label.
 const DUPLICATE_SUFFIX: &str = "_extracted";
@@ -29,6 +30,30 @@ pub struct ParserHints {
     required: Vec<String>,
     /// No parsed label is needed: json and logfmt do not run.
     no_labels: bool,
+    /// Bit `n` is set when a required name is `n` bytes long (bit 63: 63 or more), so
+    /// that most keys are ruled out without comparing bytes.
+    required_lens: u64,
+    /// Per required name, whether the stream being parsed has it as a stream label
+    /// (filled by [`Self::for_stream`]; empty before, when the builder is asked).
+    in_stream: Vec<bool>,
+}
+
+/// What a parser does with one raw key, judged by [`ParserHints::match_key`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyMatch<'h> {
+    /// The key is a plain name no required name equals: nothing to extract.
+    Skip,
+    /// The key is the required label `name` as it is (sanitizing leaves it alone);
+    /// `in_stream` tells whether the stream has a label of that name (then the parser
+    /// sets `name_extracted`).
+    Required { name: &'h str, in_stream: bool },
+    /// The key needs sanitizing before it can be judged.
+    Sanitize,
+}
+
+/// The bit of [`ParserHints::required_lens`] for a name of `len` bytes.
+fn len_bit(len: usize) -> u64 {
+    1 << len.min(63)
 }
 
 impl ParserHints {
@@ -73,8 +98,23 @@ impl ParserHints {
         }
         Some(Self {
             no_labels: required.is_empty(),
+            required_lens: required.iter().fold(0, |m, r| m | len_bit(r.len())),
+            in_stream: Vec::new(),
             required,
         })
+    }
+
+    /// These hints for parsing entries of the stream with `labels`: which required
+    /// names are stream labels is settled once per stream instead of once per line.
+    pub fn for_stream(&self, labels: &LabelSet) -> Self {
+        Self {
+            in_stream: self
+                .required
+                .iter()
+                .map(|r| labels.get(r).is_some())
+                .collect(),
+            ..self.clone()
+        }
     }
 
     /// True when no parsed label is needed.
@@ -84,22 +124,36 @@ impl ParserHints {
 
     /// True when a parser should extract the (sanitised, unsuffixed) `name`.
     pub fn should_extract(&self, name: &str) -> bool {
-        self.required.is_empty() || self.required.iter().any(|r| r == name)
+        self.required.is_empty()
+            || (self.required_lens & len_bit(name.len()) != 0
+                && self.required.iter().any(|r| r == name))
     }
 
-    /// True when a parsed key is certainly not needed: it is a plain name (ASCII
-    /// letters, digits and `_`, not starting with a digit), which sanitizing leaves as
-    /// it is, and no required name equals it. Lets parsers skip sanitizing the keys
-    /// they would drop anyway; `false` sends the key through the full check.
-    pub(crate) fn skips_plain_key(&self, key: &[u8]) -> bool {
-        // the required names first: comparing lengths rules most of them out at once
-        let unneeded =
-            !self.required.is_empty() && !self.required.iter().any(|r| r.as_bytes() == key);
-        unneeded
-            && key
-                .first()
-                .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
-            && key.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+    /// How a parser treats the raw top-level `key` (see [`KeyMatch`]). A key equal to
+    /// a required name is that name after sanitizing too (label names are plain); any
+    /// other plain key sanitizes to itself and so to no required name; only the rest
+    /// needs [`Self::should_extract`] after sanitizing.
+    pub(crate) fn match_key(&self, key: &[u8]) -> KeyMatch<'_> {
+        if self.required.is_empty() {
+            return KeyMatch::Sanitize;
+        }
+        if self.required_lens & len_bit(key.len()) != 0
+            && let Some(i) = self.required.iter().position(|r| r.as_bytes() == key)
+        {
+            return match self.in_stream.get(i) {
+                Some(&in_stream) if is_plain_label_key(key) => KeyMatch::Required {
+                    name: &self.required[i],
+                    in_stream,
+                },
+                // not bound to a stream (or not plain): the parser asks the builder
+                _ => KeyMatch::Sanitize,
+            };
+        }
+        if is_plain_label_key(key) {
+            KeyMatch::Skip
+        } else {
+            KeyMatch::Sanitize
+        }
     }
 
     /// True when some required name starts with `prefix` (json skips nested objects
@@ -122,10 +176,13 @@ impl ParserHints {
     /// answer can tell).
     pub(crate) fn nothing_left_to_extract(&self, lbs: &LabelsBuilder) -> bool {
         !self.required.is_empty()
-            && self
-                .required
-                .iter()
-                .all(|r| lbs.was_extracted(r) || lbs.base_has(r))
+            && self.required.iter().enumerate().all(|(i, r)| {
+                let in_stream = match self.in_stream.get(i) {
+                    Some(&known) => known,
+                    None => lbs.base_has(r),
+                };
+                in_stream || lbs.was_extracted(r)
+            })
     }
 
     /// Loki's `NoLabels()`: nothing needed, or everything needed already found.
@@ -191,10 +248,28 @@ mod tests {
         }
         assert!(h.should_extract_prefix("hos") && !h.should_extract_prefix("x"));
         // plain keys are judged on their bytes; others need sanitizing first
-        assert!(h.skips_plain_key(b"trace_id") && h.skips_plain_key(b"_x"));
-        assert!(!h.skips_plain_key(b"host") && !h.skips_plain_key(b"b"));
-        assert!(!h.skips_plain_key(b"1b") && !h.skips_plain_key(b"b-c"));
-        assert!(!h.skips_plain_key(b""));
+        assert_eq!(h.match_key(b"trace_id"), KeyMatch::Skip);
+        assert_eq!(h.match_key(b"_x"), KeyMatch::Skip);
+        for k in [&b"1b"[..], b"b-c", b"", b"host"] {
+            assert_eq!(h.match_key(k), KeyMatch::Sanitize, "{k:?}");
+        }
+        // bound to a stream, a required key is settled with the stream's labels
+        let h = h.for_stream(&LabelSet::from_pairs([("host", "h1")]));
+        assert_eq!(
+            h.match_key(b"host"),
+            KeyMatch::Required {
+                name: "host",
+                in_stream: true
+            }
+        );
+        assert_eq!(
+            h.match_key(b"b"),
+            KeyMatch::Required {
+                name: "b",
+                in_stream: false
+            }
+        );
+        assert_eq!(h.match_key(b"bb"), KeyMatch::Skip);
     }
 
     #[test]
@@ -203,10 +278,13 @@ mod tests {
             hints(r#"sum by (host) (sum_over_time({job="w"} | logfmt | unwrap duration(d) [5m]))"#)
                 .unwrap();
         let base = LabelSet::from_pairs([("host", "h1"), ("job", "w")]);
-        let mut lbs = LabelsBuilder::new(base);
+        let mut lbs = LabelsBuilder::new(base.clone());
+        let bound = h.for_stream(&base);
         assert!(!h.nothing_left_to_extract(&lbs), "d is still missing");
+        assert!(!bound.nothing_left_to_extract(&lbs), "d is still missing");
         lbs.set("d", "1s");
         assert!(h.nothing_left_to_extract(&lbs));
+        assert!(bound.nothing_left_to_extract(&lbs));
         // Loki's own test still waits for `host`, which no parser sets
         assert!(!h.all_extracted(&lbs));
         // a required `_extracted` name is not satisfied by the stream label

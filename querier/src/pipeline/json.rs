@@ -12,7 +12,7 @@
 
 use std::collections::BTreeSet;
 
-use super::hints::ParserHints;
+use super::hints::{KeyMatch, ParserHints};
 use super::json_scan::{self, MALFORMED_JSON, ValueType};
 use super::label_filter::EarlyFilter;
 use super::labels::{ERR_JSON, LabelsBuilder, sanitize_label_key_bytes};
@@ -117,21 +117,36 @@ fn parse_member(
     let hints = ctx.hints;
     match ty {
         ValueType::String | ValueType::Number | ValueType::Boolean => {
-            if prefix.is_empty() {
-                if hints.is_some_and(|h| h.skips_plain_key(key)) {
-                    return Ok(());
+            let key_match = match hints {
+                Some(h) if prefix.is_empty() => h.match_key(key),
+                _ => KeyMatch::Sanitize,
+            };
+            let in_stream = match key_match {
+                KeyMatch::Skip => return Ok(()),
+                KeyMatch::Required {
+                    name: required,
+                    in_stream,
+                } => {
+                    name.clear();
+                    name.push_str(required);
+                    in_stream
                 }
-                sanitize_label_key_bytes(key, true, name);
-            } else {
-                name.clear();
-                name.push_str(prefix);
-                name.push('_');
-                append_sanitized(name, key);
-            }
-            if name.is_empty() || hints.is_some_and(|h| !h.should_extract(name)) {
-                return Ok(());
-            }
-            if lbs.base_has(name) {
+                KeyMatch::Sanitize => {
+                    if prefix.is_empty() {
+                        sanitize_label_key_bytes(key, true, name);
+                    } else {
+                        name.clear();
+                        name.push_str(prefix);
+                        name.push('_');
+                        append_sanitized(name, key);
+                    }
+                    if name.is_empty() || hints.is_some_and(|h| !h.should_extract(name)) {
+                        return Ok(());
+                    }
+                    lbs.base_has(name)
+                }
+            };
+            if in_stream {
                 name.push_str(DUPLICATE_SUFFIX);
             }
             if !lbs.should_extract(name) {

@@ -224,10 +224,33 @@ impl LabelsBuilder {
     }
 }
 
+/// The bytes sanitizing keeps as they are (`[A-Za-z0-9_]`), as a table: parsers test
+/// every key of every line, and a lookup per byte beats the range compares.
+static LABEL_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = (b as u8).is_ascii_alphanumeric() || b as u8 == b'_';
+        b += 1;
+    }
+    t
+};
+
+/// True when every byte of `key` is one sanitizing keeps.
+fn has_only_label_bytes(key: &[u8]) -> bool {
+    key.iter().all(|&b| LABEL_BYTES[usize::from(b)])
+}
+
+/// True when `key` is a label name as it is (`[A-Za-z_][A-Za-z0-9_]*`): sanitizing
+/// leaves it unchanged.
+pub(crate) fn is_plain_label_key(key: &[u8]) -> bool {
+    key.first().is_some_and(|b| !b.is_ascii_digit()) && has_only_label_bytes(key)
+}
+
 /// [`sanitize_label_key`] over raw bytes, without the UTF-8 pass for the common key that
 /// is already a valid label name.
 pub(crate) fn sanitize_label_key_bytes(key: &[u8], is_prefix: bool, out: &mut String) {
-    let plain = !key.is_empty() && key.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_');
+    let plain = !key.is_empty() && has_only_label_bytes(key);
     if !plain {
         sanitize_label_key(&super::utf8::lossy(key), is_prefix, out);
         return;
@@ -302,6 +325,19 @@ mod tests {
         assert_eq!(s, "1abc");
         sanitize_label_key("é.x", true, &mut s);
         assert_eq!(s, "__x");
+    }
+
+    #[test]
+    fn plain_keys_are_the_ones_sanitizing_keeps() {
+        let mut s = String::new();
+        for key in ["level", "_x", "a1", "1a", "a-b", "é", "", "a b", "A_Z9"] {
+            sanitize_label_key(key, true, &mut s);
+            assert_eq!(
+                is_plain_label_key(key.as_bytes()),
+                s == key && !key.is_empty(),
+                "{key:?}"
+            );
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 
-use super::hints::ParserHints;
+use super::hints::{KeyMatch, ParserHints};
 use super::label_filter::EarlyFilter;
 use super::labels::{ERR_LOGFMT, LabelsBuilder, sanitize_label_key, sanitize_label_key_bytes};
 use super::{swar, utf8};
@@ -369,14 +369,25 @@ impl LogfmtParser {
                 }
                 continue;
             }
-            if hints.is_some_and(|h| h.skips_plain_key(dec.key())) {
-                continue;
-            }
-            sanitize_label_key_bytes(dec.key(), true, name);
-            if name.is_empty() || hints.is_some_and(|h| !h.should_extract(name)) {
-                continue;
-            }
-            if lbs.base_has(name) {
+            let in_stream = match hints.map_or(KeyMatch::Sanitize, |h| h.match_key(dec.key())) {
+                KeyMatch::Skip => continue,
+                KeyMatch::Required {
+                    name: required,
+                    in_stream,
+                } => {
+                    name.clear();
+                    name.push_str(required);
+                    in_stream
+                }
+                KeyMatch::Sanitize => {
+                    sanitize_label_key_bytes(dec.key(), true, name);
+                    if name.is_empty() || hints.is_some_and(|h| !h.should_extract(name)) {
+                        continue;
+                    }
+                    lbs.base_has(name)
+                }
+            };
+            if in_stream {
                 name.push_str(DUPLICATE_SUFFIX);
             }
             if !lbs.should_extract(name) {

@@ -263,6 +263,7 @@ impl Pipeline {
     pub fn for_stream(&self, labels: &LabelSet) -> StreamPipeline<'_> {
         StreamPipeline {
             pipeline: self,
+            hints: self.hints.as_ref().map(|h| h.for_stream(labels)),
             lbs: LabelsBuilder::new(labels.clone()),
             scratch: String::new(),
             scratch2: String::new(),
@@ -274,6 +275,8 @@ impl Pipeline {
 #[derive(Debug)]
 pub struct StreamPipeline<'p> {
     pipeline: &'p Pipeline,
+    /// The pipeline's hints bound to this stream's labels.
+    hints: Option<ParserHints>,
     lbs: LabelsBuilder,
     /// Reused buffers for label names built per entry.
     scratch: String,
@@ -308,7 +311,7 @@ impl StreamPipeline<'_> {
         metadata: &[(String, String)],
     ) -> Option<(Cow<'a, str>, Option<f64>)> {
         let lbs = &mut self.lbs;
-        let hints = self.pipeline.hints.as_ref();
+        let hints = self.hints.as_ref();
         lbs.reset();
         for (k, v) in metadata {
             lbs.set_unrecorded(k, v);
