@@ -12,6 +12,9 @@ fn quoted(s: &str) -> String {
 
 /// `strconv.ParseFloat(s, 64)`.
 pub(crate) fn parse_float(s: &str) -> Result<f64, String> {
+    if let Some(v) = parse_short_decimal(s.as_bytes()) {
+        return Ok(v);
+    }
     let invalid = || format!("strconv.ParseFloat: parsing {}: invalid syntax", quoted(s));
     let body = s.strip_prefix(['+', '-']).unwrap_or(s);
     // compared in place: a lower-cased copy cost an allocation per parsed value
@@ -38,6 +41,38 @@ pub(crate) fn parse_float(s: &str) -> Result<f64, String> {
         Ok(v) => Ok(v),
         Err(_) => Err(invalid()),
     }
+}
+
+/// Powers of ten a double holds exactly.
+const EXACT_POWERS_OF_TEN: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
+/// The value of `s` when it is digits with at most one point and 15 digits at most
+/// (`10.7`, `500`, `.5`, `1.`): the digits make an integer below 2^53 and the point a
+/// power of ten below 10^16, both exact doubles, so one division gives the correctly
+/// rounded value a full parse gives (Clinger's fast path). `None` for anything else.
+fn parse_short_decimal(s: &[u8]) -> Option<f64> {
+    let mut mantissa: u64 = 0;
+    let (mut digits, mut fraction_digits, mut point) = (0usize, 0usize, false);
+    for &b in s {
+        match b {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + u64::from(b - b'0');
+                digits += 1;
+                fraction_digits += usize::from(point);
+                if digits > 15 {
+                    return None;
+                }
+            }
+            b'.' if !point => point = true,
+            _ => return None,
+        }
+    }
+    if digits == 0 {
+        return None;
+    }
+    Some(mantissa as f64 / EXACT_POWERS_OF_TEN[fraction_digits])
 }
 
 /// `time.ParseDuration`, in nanoseconds.
@@ -108,8 +143,10 @@ pub(crate) fn parse_duration(orig: &str) -> Result<i64, String> {
         if !pre && !post {
             return Err(invalid());
         }
+        // bytes, not chars: '.' and digits are ASCII, which no multi-byte char contains
         let unit_len = s
-            .find(|c: char| c == '.' || c.is_ascii_digit())
+            .bytes()
+            .position(|b| b == b'.' || b.is_ascii_digit())
             .unwrap_or(s.len());
         let unit = &s[..unit_len];
         s = &s[unit_len..];
@@ -216,6 +253,35 @@ mod tests {
             parse_float("1e400"),
             Err(r#"strconv.ParseFloat: parsing "1e400": value out of range"#.to_string())
         );
+    }
+
+    #[test]
+    fn short_decimals_parse_to_the_correctly_rounded_value() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..100_000 {
+            let digits = (next() % 15 + 1) as usize;
+            let text: String = (0..digits)
+                .map(|_| char::from(b'0' + (next() % 10) as u8))
+                .collect();
+            let point = (next() % (digits as u64 + 1)) as usize;
+            let text = format!("{}.{}", &text[..point], &text[point..]);
+            let fast = parse_short_decimal(text.as_bytes());
+            assert_eq!(fast, text.parse::<f64>().ok(), "{text}");
+            assert!(fast.is_some(), "{text}");
+        }
+        for (text, want) in [("500", Some(500.0)), (".5", Some(0.5)), ("1.", Some(1.0))] {
+            assert_eq!(parse_short_decimal(text.as_bytes()), want, "{text}");
+        }
+        for text in [".", "", "1.2.3", "-1", "1e3", "1234567890123456", "12ms"] {
+            assert_eq!(parse_short_decimal(text.as_bytes()), None, "{text}");
+        }
+        assert_eq!(parse_float("1234567890.123456"), Ok(1234567890.123456));
     }
 
     #[test]
