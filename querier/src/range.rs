@@ -284,7 +284,8 @@ fn samples(
         .par_iter()
         .map(|s| {
             let n = s.ts.len();
-            let pipeline = if fetched.has_metadata(s) {
+            let has_metadata = fetched.has_metadata(s);
+            let pipeline = if has_metadata {
                 metadata_pipeline.get()
             } else {
                 fast_pipeline
@@ -306,7 +307,12 @@ fn samples(
             let mut key = String::new();
             let unwrap = agg.range.unwrap.is_some();
             for i in 0..n {
-                let meta = fetched.metadata(s, i);
+                // most streams carry no metadata: no per-entry lookup then
+                let meta = if has_metadata {
+                    fetched.metadata(s, i)
+                } else {
+                    Vec::new()
+                };
                 let Some((line, value)) = sp.run(s.ts[i], fetched.line(s, i), &meta) else {
                     continue;
                 };

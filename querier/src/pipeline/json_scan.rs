@@ -199,10 +199,10 @@ pub(crate) fn object_each<'d, E: From<&'static str>>(
                 }
             }
         }
-        if next_token(&data[offset..]).is_none() {
-            return Err(MALFORMED_ARRAY.into());
+        match next_token(&data[offset..]) {
+            None => return Err(MALFORMED_ARRAY.into()),
+            Some(o) => offset += o,
         }
-        offset += next_token(&data[offset..]).unwrap_or(0);
     }
     Err(MALFORMED_OBJECT.into())
 }
