@@ -51,6 +51,39 @@ pub(crate) enum KeyMatch<'h> {
     Sanitize,
 }
 
+impl KeyMatch<'_> {
+    /// The label a parser sets for the key, written to `name` (before any `_extracted`
+    /// suffix), and whether the stream has a label of that name; `None` when the key
+    /// gives no label. `sanitize` writes the sanitized key into `name` for
+    /// [`KeyMatch::Sanitize`], which `hints` and the stream labels in `lbs` then judge.
+    pub(crate) fn resolve(
+        self,
+        hints: Option<&ParserHints>,
+        lbs: &LabelsBuilder,
+        name: &mut String,
+        sanitize: impl FnOnce(&mut String),
+    ) -> Option<bool> {
+        match self {
+            KeyMatch::Skip => None,
+            KeyMatch::Required {
+                name: required,
+                in_stream,
+            } => {
+                name.clear();
+                name.push_str(required);
+                Some(in_stream)
+            }
+            KeyMatch::Sanitize => {
+                sanitize(name);
+                if name.is_empty() || hints.is_some_and(|h| !h.should_extract(name)) {
+                    return None;
+                }
+                Some(lbs.base_has(name))
+            }
+        }
+    }
+}
+
 /// The bit of [`ParserHints::required_lens`] for a name of `len` bytes.
 fn len_bit(len: usize) -> u64 {
     1 << len.min(63)

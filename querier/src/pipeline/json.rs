@@ -121,30 +121,17 @@ fn parse_member(
                 Some(h) if prefix.is_empty() => h.match_key(key),
                 _ => KeyMatch::Sanitize,
             };
-            let in_stream = match key_match {
-                KeyMatch::Skip => return Ok(()),
-                KeyMatch::Required {
-                    name: required,
-                    in_stream,
-                } => {
+            let Some(in_stream) = key_match.resolve(hints, lbs, name, |name| {
+                if prefix.is_empty() {
+                    sanitize_label_key_bytes(key, true, name);
+                } else {
                     name.clear();
-                    name.push_str(required);
-                    in_stream
+                    name.push_str(prefix);
+                    name.push('_');
+                    append_sanitized(name, key);
                 }
-                KeyMatch::Sanitize => {
-                    if prefix.is_empty() {
-                        sanitize_label_key_bytes(key, true, name);
-                    } else {
-                        name.clear();
-                        name.push_str(prefix);
-                        name.push('_');
-                        append_sanitized(name, key);
-                    }
-                    if name.is_empty() || hints.is_some_and(|h| !h.should_extract(name)) {
-                        return Ok(());
-                    }
-                    lbs.base_has(name)
-                }
+            }) else {
+                return Ok(());
             };
             if in_stream {
                 name.push_str(DUPLICATE_SUFFIX);

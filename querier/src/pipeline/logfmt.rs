@@ -369,23 +369,11 @@ impl LogfmtParser {
                 }
                 continue;
             }
-            let in_stream = match hints.map_or(KeyMatch::Sanitize, |h| h.match_key(dec.key())) {
-                KeyMatch::Skip => continue,
-                KeyMatch::Required {
-                    name: required,
-                    in_stream,
-                } => {
-                    name.clear();
-                    name.push_str(required);
-                    in_stream
-                }
-                KeyMatch::Sanitize => {
-                    sanitize_label_key_bytes(dec.key(), true, name);
-                    if name.is_empty() || hints.is_some_and(|h| !h.should_extract(name)) {
-                        continue;
-                    }
-                    lbs.base_has(name)
-                }
+            let key_match = hints.map_or(KeyMatch::Sanitize, |h| h.match_key(dec.key()));
+            let Some(in_stream) = key_match.resolve(hints, lbs, name, |name| {
+                sanitize_label_key_bytes(dec.key(), true, name);
+            }) else {
+                continue;
             };
             if in_stream {
                 name.push_str(DUPLICATE_SUFFIX);
