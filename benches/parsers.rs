@@ -5,7 +5,8 @@ mod common;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use logql::Expr;
-use querier::pipeline::Pipeline;
+use logql::ast::Grouping;
+use querier::pipeline::{ParserHints, Pipeline};
 use std::hint::black_box;
 
 /// Lines per iteration.
@@ -17,6 +18,23 @@ fn pipeline(query: &str) -> Pipeline {
         panic!("{query} is not a log query");
     };
     Pipeline::new(&log.pipeline, None).unwrap()
+}
+
+/// Compiles the pipeline of a log query as the range aggregation of a metric query
+/// grouped `by (by)` runs it: parsers limited to the labels the query can observe.
+fn hinted_pipeline(query: &str, by: &str) -> Pipeline {
+    let Expr::Log(log) = logql::parse_expr(query).unwrap() else {
+        panic!("{query} is not a log query");
+    };
+    let grouping = Grouping {
+        without: false,
+        labels: vec![by.to_string()],
+    };
+    let hints = ParserHints::for_range(&log.pipeline, None, Some(&grouping));
+    assert!(hints.is_some(), "{query} gets no hints");
+    Pipeline::new(&log.pipeline, None)
+        .unwrap()
+        .with_hints(hints)
 }
 
 /// Runs every line through `p`; returns how many survived (so nothing is optimised out).
@@ -52,6 +70,26 @@ fn bench_parsers(c: &mut Criterion) {
         ),
     ];
     let mut group = c.benchmark_group("parser_10k");
+    // the parsers as `sum by (level) (rate({..} | json | duration_ms > 1500 [5m]))` runs
+    // them: only `level` and `duration_ms` are extracted, the walk stops once both are
+    let hinted = [
+        (
+            "json_hinted",
+            r#"{app="bench"} | json | duration_ms > 1500"#,
+            common::json_lines(LINES),
+        ),
+        (
+            "logfmt_hinted",
+            r#"{app="bench"} | logfmt | duration_ms > 1500"#,
+            common::logfmt_lines(LINES),
+        ),
+    ];
+    for (name, query, lines) in &hinted {
+        let p = hinted_pipeline(query, "level");
+        assert!(run(&p, lines) > 0, "{name} kept nothing");
+        group.throughput(Throughput::Bytes(common::total_bytes(lines)));
+        group.bench_function(*name, |b| b.iter(|| run(&p, black_box(lines))));
+    }
     for (name, query, lines) in &cases {
         let p = pipeline(query);
         // every parser must extract labels beyond the one stream label

@@ -197,7 +197,25 @@ impl ParserHints {
 
     /// True when stages extracted every required name on this entry already.
     pub(crate) fn all_extracted(&self, lbs: &LabelsBuilder) -> bool {
-        !self.required.is_empty() && self.required.iter().all(|r| lbs.was_extracted(r))
+        self.all_extracted_or(lbs, 0, |_| false)
+    }
+
+    /// [`Self::all_extracted`] counting also the `held` distinct names, not yet set, for
+    /// which `is_held` is true (a parser that sets its labels only after its walk).
+    pub(crate) fn all_extracted_or(
+        &self,
+        lbs: &LabelsBuilder,
+        held: usize,
+        is_held: impl Fn(&str) -> bool,
+    ) -> bool {
+        // the names are distinct on each side: fewer than required cannot cover them
+        // (the common answer, found without comparing a name)
+        !self.required.is_empty()
+            && lbs.extracted_count() + held >= self.required.len()
+            && self
+                .required
+                .iter()
+                .all(|r| lbs.was_extracted(r) || is_held(r))
     }
 
     /// True when no parser can add a required name this entry lacks: each was extracted

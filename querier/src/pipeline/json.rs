@@ -13,6 +13,7 @@
 use std::collections::BTreeSet;
 
 use super::hints::{KeyMatch, ParserHints};
+use super::json_hinted::{self, HintedWalk};
 use super::json_scan::{self, MALFORMED_JSON, ValueType};
 use super::label_filter::EarlyFilter;
 use super::labels::{ERR_JSON, LabelsBuilder, sanitize_label_key_bytes};
@@ -58,6 +59,25 @@ impl JsonParser {
         if hints.is_some_and(|h| h.skip_parser(lbs)) {
             return true;
         }
+        if let Some(h) = hints {
+            match json_hinted::walk(line.as_bytes(), h, &self.early, lbs, name) {
+                HintedWalk::Kept => return true,
+                HintedWalk::Dropped => return false,
+                HintedWalk::Fallback => {}
+            }
+        }
+        self.walk_general(line, lbs, prefix, name, hints)
+    }
+
+    /// [`Self::process`] by the general walk: any line, nested objects, errors.
+    pub(crate) fn walk_general(
+        &self,
+        line: &str,
+        lbs: &mut LabelsBuilder,
+        prefix: &mut String,
+        name: &mut String,
+        hints: Option<&ParserHints>,
+    ) -> bool {
         prefix.clear();
         let ctx = MemberCtx {
             hints,

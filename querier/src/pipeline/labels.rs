@@ -95,6 +95,11 @@ impl LabelsBuilder {
         !self.extracted[..self.n_extracted].iter().any(|e| e == name)
     }
 
+    /// How many distinct names stages set on this entry.
+    pub(crate) fn extracted_count(&self) -> usize {
+        self.n_extracted
+    }
+
     /// True when a stage set `name` on this entry (parser hints count these).
     pub(crate) fn was_extracted(&self, name: &str) -> bool {
         self.extracted[..self.n_extracted].iter().any(|e| e == name)

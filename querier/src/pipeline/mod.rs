@@ -19,6 +19,7 @@ mod go_regex;
 mod hints;
 mod ip;
 mod json;
+mod json_hinted;
 mod json_scan;
 mod label_filter;
 mod labels;

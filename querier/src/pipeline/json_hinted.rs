@@ -1,0 +1,349 @@
+//! The hinted walk of `| json`: the common line of a metric query, taken in one tight
+//! pass.
+//!
+//! With parser hints (`sum by (level) (rate({..} | json | latency_ms > 500 [5m]))`) the
+//! json stage needs two or three top-level members of each line and stops once it has
+//! them. The general walk ([`super::json`]) pays for jsonparser's full generality on
+//! every member (callbacks, nested prefixes, sanitized names, errors); this walk takes
+//! the ordinary line, a flat object with plain keys, and leaves everything else to the
+//! general walk: it changes nothing until it knows the line is ordinary, so falling back
+//! repeats no effect. Labels are set in the order the general walk sets them, with the
+//! same values, so the answers are the same.
+
+use super::hints::{KeyMatch, ParserHints};
+use super::json_scan::{self, ValueType};
+use super::label_filter::EarlyFilter;
+use super::labels::LabelsBuilder;
+use super::utf8;
+
+/// Suffix of a parsed label that clashes with a stream label.
+const DUPLICATE_SUFFIX: &str = "_extracted";
+
+/// Labels the walk holds before setting them; a line with more wanted members goes to
+/// the general walk.
+const MAX_FOUND: usize = 8;
+
+/// What the hinted walk made of a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HintedWalk {
+    /// The labels are set; the line goes on.
+    Kept,
+    /// An early label filter rejected a member: the line is dropped.
+    Dropped,
+    /// Not an ordinary line (escaped or unusual keys, nested objects, malformed JSON):
+    /// nothing was changed, the general walk must parse it.
+    Fallback,
+}
+
+/// A wanted member: the required label `name` (with `_extracted` when `in_stream`) and
+/// its raw value (a string without quotes; `escaped` when it holds a backslash).
+#[derive(Debug, Clone, Copy)]
+struct Found<'a> {
+    name: &'a str,
+    in_stream: bool,
+    value: &'a [u8],
+    ty: ValueType,
+    escaped: bool,
+}
+
+impl Found<'_> {
+    /// True when this label is called `full`.
+    fn is_named(&self, full: &str) -> bool {
+        if self.in_stream {
+            full.len() == self.name.len() + DUPLICATE_SUFFIX.len()
+                && full.starts_with(self.name)
+                && full.ends_with(DUPLICATE_SUFFIX)
+        } else {
+            full == self.name
+        }
+    }
+
+    /// Writes the label's full name into `buf`.
+    fn full_name(&self, buf: &mut String) {
+        buf.clear();
+        buf.push_str(self.name);
+        if self.in_stream {
+            buf.push_str(DUPLICATE_SUFFIX);
+        }
+    }
+
+    /// The label value, as the general walk converts it.
+    fn text(&self) -> std::borrow::Cow<'_, str> {
+        match self.ty {
+            ValueType::String if self.escaped => json_scan::unescape_value(self.value),
+            ValueType::String => utf8::clean(self.value).unwrap_or_default().into(),
+            _ => utf8::lossy(self.value),
+        }
+    }
+}
+
+/// Index of the first non-whitespace byte at or after `i` (`data.len()` if none).
+#[inline]
+fn skip_space(data: &[u8], i: usize) -> usize {
+    match data.get(i..).and_then(json_scan::next_token) {
+        Some(n) => i + n,
+        None => data.len(),
+    }
+}
+
+/// Walks `line` for the labels `hints` require and sets them on `lbs` (dropping the line
+/// when one of `early` rejects one); `name` is a scratch buffer.
+pub(crate) fn walk(
+    line: &[u8],
+    hints: &ParserHints,
+    early: &[EarlyFilter],
+    lbs: &mut LabelsBuilder,
+    name: &mut String,
+) -> HintedWalk {
+    let mut found: [Option<Found<'_>>; MAX_FOUND] = [None; MAX_FOUND];
+    let mut n = 0;
+    let mut i = skip_space(line, 0);
+    if line.get(i) != Some(&b'{') {
+        return HintedWalk::Fallback;
+    }
+    i = skip_space(line, i + 1);
+    if line.get(i) == Some(&b'}') {
+        return HintedWalk::Kept;
+    }
+    'members: loop {
+        // the key: a plain string
+        if line.get(i) != Some(&b'"') {
+            return HintedWalk::Fallback;
+        }
+        let Some((key_len, false)) = json_scan::string_end(&line[i + 1..]) else {
+            return HintedWalk::Fallback;
+        };
+        let key = &line[i + 1..i + key_len];
+        i = skip_space(line, i + 1 + key_len);
+        if line.get(i) != Some(&b':') {
+            return HintedWalk::Fallback;
+        }
+        i = skip_space(line, i + 1);
+        // the value
+        let (value, ty, escaped) = match line.get(i) {
+            Some(b'"') => match json_scan::string_end(&line[i + 1..]) {
+                Some((len, escaped)) => {
+                    let value = &line[i + 1..i + len];
+                    i += len + 1;
+                    (value, ValueType::String, escaped)
+                }
+                None => return HintedWalk::Fallback,
+            },
+            Some(b'{') | None => return HintedWalk::Fallback,
+            Some(_) => match json_scan::get(&line[i..]) {
+                Ok((value, ty, end)) => {
+                    i += end;
+                    (value, ty, false)
+                }
+                Err(_) => return HintedWalk::Fallback,
+            },
+        };
+        if matches!(
+            ty,
+            ValueType::String | ValueType::Number | ValueType::Boolean
+        ) {
+            match hints.match_key(key) {
+                KeyMatch::Skip => {}
+                KeyMatch::Sanitize => return HintedWalk::Fallback,
+                KeyMatch::Required {
+                    name: required,
+                    in_stream,
+                } => {
+                    let f = Found {
+                        name: required,
+                        in_stream,
+                        value,
+                        ty,
+                        escaped,
+                    };
+                    f.full_name(name);
+                    // the first of duplicate keys wins, and labels an earlier stage set
+                    // stay
+                    let seen = found[..n].iter().flatten().any(|g| g.is_named(name));
+                    if !seen && !lbs.was_extracted(name) {
+                        if n == MAX_FOUND {
+                            return HintedWalk::Fallback;
+                        }
+                        found[n] = Some(f);
+                        n += 1;
+                        if !early.is_empty() && EarlyFilter::rejects(early, name, &f.text()) {
+                            return HintedWalk::Dropped;
+                        }
+                        let held = &found[..n];
+                        if hints.all_extracted_or(lbs, n, |r| {
+                            held.iter().flatten().any(|g| g.is_named(r))
+                        }) {
+                            break 'members;
+                        }
+                    }
+                }
+            }
+        }
+        // after the value: the next member or the end
+        i = skip_space(line, i);
+        match line.get(i) {
+            Some(b'}') => break 'members,
+            Some(b',') => i = skip_space(line, i + 1),
+            _ => return HintedWalk::Fallback,
+        }
+    }
+    for f in found[..n].iter().flatten() {
+        f.full_name(name);
+        lbs.set(name, &f.text());
+    }
+    HintedWalk::Kept
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use logql::LabelSet;
+    use logql::ast::{Expr, MetricExpr, Stage};
+
+    use super::*;
+    use crate::pipeline::json::JsonParser;
+    use crate::pipeline::label_filter::LabelFilter;
+
+    /// The stream every line belongs to.
+    fn stream() -> LabelSet {
+        LabelSet::from_pairs([("app", "x"), ("host", "h1")])
+    }
+
+    /// The hints of the metric query `q` bound to [`stream`], and the early filters of
+    /// its json stage.
+    fn hints_and_early(q: &str) -> (ParserHints, Vec<EarlyFilter>) {
+        let Ok(Expr::Metric(MetricExpr::Vector(v))) = logql::parse_expr(q) else {
+            panic!("not a vector aggregation: {q}");
+        };
+        let MetricExpr::Range(r) = v.expr.as_ref() else {
+            panic!("not over a range aggregation: {q}");
+        };
+        let stages = &r.range.log.pipeline;
+        let grouping = r.grouping.as_ref().or(v.grouping.as_ref());
+        let hints = ParserHints::for_range(stages, r.range.unwrap.as_ref(), grouping)
+            .expect("hints")
+            .for_stream(&stream());
+        let early = stages
+            .iter()
+            .filter_map(|s| match s {
+                Stage::LabelFilter(f) => Some(Arc::new(LabelFilter::new(f).unwrap())),
+                _ => None,
+            })
+            .filter_map(|f| EarlyFilter::of(&f))
+            .collect();
+        (hints, early)
+    }
+
+    /// The json stage of the metric query `q` and its hints.
+    fn stage(q: &str) -> (JsonParser, ParserHints) {
+        let (hints, early) = hints_and_early(q);
+        let mut parser = JsonParser::new();
+        parser.set_early(early);
+        (parser, hints)
+    }
+
+    /// The labels and verdict of `line` after `parser`, by the given walk, on a builder
+    /// where an earlier stage may have set `pre`.
+    fn outcome(
+        parser: &JsonParser,
+        hints: &ParserHints,
+        line: &str,
+        pre: Option<(&str, &str)>,
+        general: bool,
+    ) -> (bool, String) {
+        let mut lbs = LabelsBuilder::new(stream());
+        if let Some((k, v)) = pre {
+            lbs.set(k, v);
+        }
+        let (mut prefix, mut name) = (String::new(), String::new());
+        let kept = if general {
+            parser.walk_general(line, &mut lbs, &mut prefix, &mut name, Some(hints))
+        } else {
+            parser.process(line, &mut lbs, &mut prefix, &mut name, Some(hints))
+        };
+        (kept, lbs.to_label_set().to_string())
+    }
+
+    const QUERIES: [&str; 4] = [
+        r#"sum by (level) (rate({app="x"} | json | latency_ms > 500 [5m]))"#,
+        r#"sum by (host_extracted, level) (count_over_time({app="x"} | json [5m]))"#,
+        r#"sum by (latency_ms) (count_over_time({app="x"} | json | level="error" [5m]))"#,
+        r#"sum by (host) (count_over_time({app="x"} | json [5m]))"#,
+    ];
+
+    const LINES: [&str; 22] = [
+        r#"{"ts":"2026-11-20T00:00:00.123Z","level":"info","msg":"request completed","status":200,"latency_ms":12.3,"path":"/v1/users","user":"user-01234","trace_id":"0af7"}"#,
+        r#"{"ts":"t","level":"error","latency_ms":612.5,"host":"h2"}"#,
+        r#" { "level" : "warn" , "latency_ms" : 600 } "#,
+        "{\"level\":\"error\",\n\t\"latency_ms\":7}",
+        r#"{"level":"er\"ror","latency_ms":700}"#,
+        r#"{"level":"caf\u00e9","latency_ms":1}"#,
+        r#"{"le\u0076el":"x","latency_ms":1}"#,
+        r#"{"level":"a","level":"b","latency_ms":2,"latency_ms":3}"#,
+        r#"{"a":{"level":"n"},"level":"x","latency_ms":3}"#,
+        r#"{"msg":"x"}"#,
+        r#"{"level":"a","latency_ms":5,"x":}"#,
+        r#"{"level":"error","x":nope,"latency_ms":5}"#,
+        r#"{"tags":["a","b"],"level":"c","latency_ms":600}"#,
+        r#"{"level":true,"latency_ms":null,"host":false}"#,
+        "Nov 20 00:01 kernel: x",
+        "{}",
+        "{",
+        r#"{"level":"a",}"#,
+        r#"{"host":"h2","level":"x"}"#,
+        "{\"level\":\"a\u{FFFD}b\",\"latency_ms\":-4e2}",
+        r#"{"latency-ms":5,"level":"x","1x":1}"#,
+        r#"{"level":"error","latency_ms":"12"#,
+    ];
+
+    #[test]
+    fn gives_what_the_general_walk_gives() {
+        for q in QUERIES {
+            let (parser, hints) = stage(q);
+            for line in LINES {
+                for pre in [
+                    None,
+                    Some(("level", "pre")),
+                    Some(("host_extracted", "pre")),
+                ] {
+                    let (kept, labels) = outcome(&parser, &hints, line, pre, false);
+                    let (want_kept, want_labels) = outcome(&parser, &hints, line, pre, true);
+                    assert_eq!(kept, want_kept, "{q}\n{line}\n{pre:?}");
+                    // a dropped line's labels are never read (the general walk has set
+                    // some before its filter ran)
+                    if kept {
+                        assert_eq!(labels, want_labels, "{q}\n{line}\n{pre:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn takes_ordinary_lines_and_leaves_the_rest() {
+        let (_, hints) = stage(QUERIES[0]);
+        let walk_of = |line: &str| {
+            let mut lbs = LabelsBuilder::new(stream());
+            walk(line.as_bytes(), &hints, &[], &mut lbs, &mut String::new())
+        };
+        for line in &LINES[..6] {
+            assert_eq!(walk_of(line), HintedWalk::Kept, "{line}");
+        }
+        for line in [LINES[6], LINES[8], LINES[11], LINES[14], LINES[20]] {
+            assert_eq!(walk_of(line), HintedWalk::Fallback, "{line}");
+        }
+        let (hints_early, early) = hints_and_early(QUERIES[2]);
+        let mut lbs = LabelsBuilder::new(stream());
+        let verdict = walk(
+            LINES[0].as_bytes(),
+            &hints_early,
+            &early,
+            &mut lbs,
+            &mut String::new(),
+        );
+        assert_eq!(verdict, HintedWalk::Dropped);
+        let (parser, _) = stage(QUERIES[2]);
+        assert!(!outcome(&parser, &hints_early, LINES[0], None, true).0);
+    }
+}
