@@ -18,10 +18,7 @@
 use logql::LabelSet;
 use logql::ast::{Grouping, LabelFilter, Parser, Stage, Unwrap};
 
-use super::labels::{LabelsBuilder, is_plain_label_key};
-
-/// Suffix parsers add to a label that clashes with a stream label.
-const DUPLICATE_SUFFIX: &str = "_extracted";
+use super::labels::{DUPLICATE_SUFFIX, LabelsBuilder, is_plain_label_key};
 
 /// The labels a metric query needs from its parsers.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,10 +16,8 @@ use super::hints::{KeyMatch, ParserHints};
 use super::json_hinted::{self, HintedWalk};
 use super::json_scan::{self, MALFORMED_JSON, ValueType};
 use super::label_filter::EarlyFilter;
-use super::labels::{ERR_JSON, LabelsBuilder, sanitize_label_key_bytes};
+use super::labels::{DUPLICATE_SUFFIX, ERR_JSON, LabelsBuilder, sanitize_label_key_bytes};
 use super::utf8;
-
-const DUPLICATE_SUFFIX: &str = "_extracted";
 
 /// Stops the member walk once the hints' labels are all extracted (not an error).
 const FOUND_ALL_LABELS: &str = "found all required labels";

@@ -13,11 +13,8 @@
 use super::hints::{KeyMatch, ParserHints};
 use super::json_scan::{self, ValueType};
 use super::label_filter::EarlyFilter;
-use super::labels::LabelsBuilder;
+use super::labels::{DUPLICATE_SUFFIX, LabelsBuilder};
 use super::utf8;
-
-/// Suffix of a parsed label that clashes with a stream label.
-const DUPLICATE_SUFFIX: &str = "_extracted";
 
 /// Labels the walk holds before setting them; a line with more wanted members goes to
 /// the general walk.

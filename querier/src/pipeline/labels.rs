@@ -13,6 +13,10 @@ pub const ERROR_LABEL: &str = "__error__";
 /// The label holding the human-readable error text.
 pub const ERROR_DETAILS_LABEL: &str = "__error_details__";
 
+/// Suffix a parser adds to a parsed label whose name is already a stream label
+/// (`host` parsed from a line of a stream with `host` becomes `host_extracted`).
+pub(crate) const DUPLICATE_SUFFIX: &str = "_extracted";
+
 /// `__error__` of a json or unpack stage that could not parse the line.
 pub const ERR_JSON: &str = "JSONParserErr";
 /// `__error__` of a logfmt stage that could not parse the line.

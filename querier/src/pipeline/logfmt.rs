@@ -12,10 +12,10 @@ use std::borrow::Cow;
 
 use super::hints::{KeyMatch, ParserHints};
 use super::label_filter::EarlyFilter;
-use super::labels::{ERR_LOGFMT, LabelsBuilder, sanitize_label_key, sanitize_label_key_bytes};
+use super::labels::{
+    DUPLICATE_SUFFIX, ERR_LOGFMT, LabelsBuilder, sanitize_label_key, sanitize_label_key_bytes,
+};
 use super::{swar, utf8};
-
-const DUPLICATE_SUFFIX: &str = "_extracted";
 
 /// A logfmt decoder over one line.
 pub(crate) struct Decoder<'a> {

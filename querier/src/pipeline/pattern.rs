@@ -7,7 +7,7 @@
 use memchr::memmem;
 
 use super::hints::ParserHints;
-use super::labels::LabelsBuilder;
+use super::labels::{DUPLICATE_SUFFIX, LabelsBuilder};
 use super::utf8;
 
 /// A literal of a pattern with its precompiled substring searcher.
@@ -211,7 +211,7 @@ impl PatternParser {
             name_buf.clear();
             name_buf.push_str(name);
             if lbs.base_has(name) {
-                name_buf.push_str("_extracted");
+                name_buf.push_str(DUPLICATE_SUFFIX);
             }
             if !lbs.should_extract(name_buf) {
                 return;

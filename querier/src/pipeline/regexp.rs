@@ -6,7 +6,7 @@ use regex::Regex;
 
 use super::go_regex;
 use super::hints::ParserHints;
-use super::labels::LabelsBuilder;
+use super::labels::{DUPLICATE_SUFFIX, LabelsBuilder};
 
 /// The compiled stage.
 #[derive(Debug)]
@@ -55,7 +55,7 @@ impl RegexpParser {
             name.clear();
             name.push_str(n);
             if lbs.base_has(n) {
-                name.push_str("_extracted");
+                name.push_str(DUPLICATE_SUFFIX);
             }
             if !lbs.should_extract(name) {
                 continue;

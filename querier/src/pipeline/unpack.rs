@@ -4,7 +4,7 @@
 //! line that is not an object gets `__error__="JSONParserErr"`.
 
 use super::json_scan::{self, ValueType};
-use super::labels::{ERR_JSON, LabelsBuilder};
+use super::labels::{DUPLICATE_SUFFIX, ERR_JSON, LabelsBuilder};
 
 /// The key Promtail's `pack` stores the original line under.
 const PACKED_ENTRY_KEY: &[u8] = b"_entry";
@@ -34,7 +34,7 @@ pub(crate) fn process(line: &str, lbs: &mut LabelsBuilder) -> Option<String> {
         }
         let mut name = String::from_utf8_lossy(key).into_owned();
         if lbs.base_has(&name) {
-            name.push_str("_extracted");
+            name.push_str(DUPLICATE_SUFFIX);
         }
         if !lbs.should_extract(&name) {
             return Ok(());
