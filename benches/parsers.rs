@@ -5,36 +5,37 @@ mod common;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use logql::Expr;
-use logql::ast::Grouping;
+use logql::ast::{Grouping, Stage};
 use querier::pipeline::{ParserHints, Pipeline};
 use std::hint::black_box;
 
 /// Lines per iteration.
 const LINES: usize = 10_000;
 
-/// Compiles the pipeline of a log query.
-fn pipeline(query: &str) -> Pipeline {
+/// The stages of the log query `query`.
+fn stages(query: &str) -> Vec<Stage> {
     let Expr::Log(log) = logql::parse_expr(query).unwrap() else {
         panic!("{query} is not a log query");
     };
-    Pipeline::new(&log.pipeline, None).unwrap()
+    log.pipeline
+}
+
+/// Compiles the pipeline of a log query.
+fn pipeline(query: &str) -> Pipeline {
+    Pipeline::new(&stages(query), None).unwrap()
 }
 
 /// Compiles the pipeline of a log query as the range aggregation of a metric query
 /// grouped `by (by)` runs it: parsers limited to the labels the query can observe.
 fn hinted_pipeline(query: &str, by: &str) -> Pipeline {
-    let Expr::Log(log) = logql::parse_expr(query).unwrap() else {
-        panic!("{query} is not a log query");
-    };
+    let stages = stages(query);
     let grouping = Grouping {
         without: false,
         labels: vec![by.to_string()],
     };
-    let hints = ParserHints::for_range(&log.pipeline, None, Some(&grouping));
+    let hints = ParserHints::for_range(&stages, None, Some(&grouping));
     assert!(hints.is_some(), "{query} gets no hints");
-    Pipeline::new(&log.pipeline, None)
-        .unwrap()
-        .with_hints(hints)
+    Pipeline::new(&stages, None).unwrap().with_hints(hints)
 }
 
 /// Runs every line through `p`; returns how many survived (so nothing is optimised out).
