@@ -164,6 +164,16 @@ impl ParserHints {
     /// other plain key sanitizes to itself and so to no required name; only the rest
     /// needs [`Self::should_extract`] after sanitizing.
     pub(crate) fn match_key(&self, key: &[u8]) -> KeyMatch<'_> {
+        if is_plain_label_key(key) {
+            self.match_plain_key(key)
+        } else {
+            KeyMatch::Sanitize
+        }
+    }
+
+    /// [`Self::match_key`] for a key the caller already knows is plain
+    /// (`[A-Za-z_][A-Za-z0-9_]*`): the hinted logfmt walk tests that while it reads it.
+    pub(crate) fn match_plain_key(&self, key: &[u8]) -> KeyMatch<'_> {
         if self.required.is_empty() {
             return KeyMatch::Sanitize;
         }
@@ -171,19 +181,15 @@ impl ParserHints {
             && let Some(i) = self.required.iter().position(|r| r.as_bytes() == key)
         {
             return match self.in_stream.get(i) {
-                Some(&in_stream) if is_plain_label_key(key) => KeyMatch::Required {
+                Some(&in_stream) => KeyMatch::Required {
                     name: &self.required[i],
                     in_stream,
                 },
-                // not bound to a stream (or not plain): the parser asks the builder
-                _ => KeyMatch::Sanitize,
+                // not bound to a stream: the parser asks the builder
+                None => KeyMatch::Sanitize,
             };
         }
-        if is_plain_label_key(key) {
-            KeyMatch::Skip
-        } else {
-            KeyMatch::Sanitize
-        }
+        KeyMatch::Skip
     }
 
     /// True when some required name starts with `prefix` (json skips nested objects

@@ -245,6 +245,15 @@ static LABEL_BYTES: [bool; 256] = {
     t
 };
 
+/// How many bytes at the start of `bytes` sanitizing keeps: the hinted logfmt walk reads
+/// a key and tests it in one pass.
+pub(crate) fn label_bytes_prefix(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .position(|&b| !LABEL_BYTES[usize::from(b)])
+        .unwrap_or(bytes.len())
+}
+
 /// True when every byte of `key` is one sanitizing keeps.
 fn has_only_label_bytes(key: &[u8]) -> bool {
     key.iter().all(|&b| LABEL_BYTES[usize::from(b)])

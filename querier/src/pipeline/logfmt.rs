@@ -15,6 +15,7 @@ use super::label_filter::EarlyFilter;
 use super::labels::{
     DUPLICATE_SUFFIX, ERR_LOGFMT, LabelsBuilder, sanitize_label_key, sanitize_label_key_bytes,
 };
+use super::logfmt_hinted::{self, HintedWalk};
 use super::{swar, utf8};
 
 /// A logfmt decoder over one line.
@@ -29,9 +30,14 @@ pub(crate) struct Decoder<'a> {
 impl<'a> Decoder<'a> {
     /// A decoder at the start of `line`.
     pub(crate) fn new(line: &'a [u8]) -> Self {
+        Self::at(line, 0)
+    }
+
+    /// A decoder at byte `pos` of `line`, where a pair (or the space before one) starts.
+    pub(crate) fn at(line: &'a [u8], pos: usize) -> Self {
         Self {
             line,
-            pos: 0,
+            pos,
             key: None,
             value: None,
             err: None,
@@ -225,7 +231,7 @@ impl<'a> Decoder<'a> {
 /// Position of the first byte of `bytes` ending a key or an unquoted value (`=`, `"`, or
 /// at most a space), eight bytes at a time: values are timestamps, ids and paths, and the
 /// byte-by-byte scan was a fifth of a logfmt query's CPU.
-fn token_end(bytes: &[u8]) -> Option<usize> {
+pub(super) fn token_end(bytes: &[u8]) -> Option<usize> {
     swar::find(
         bytes,
         |w| {
@@ -361,7 +367,29 @@ impl LogfmtParser {
         name: &mut String,
         hints: Option<&ParserHints>,
     ) -> bool {
-        let mut dec = Decoder::new(line.as_bytes());
+        let mut start = 0;
+        // the non-strict parser without --keep-empty takes ordinary pairs the fast way
+        if let Some(h) = hints
+            && !self.strict
+            && !self.keep_empty
+        {
+            match logfmt_hinted::walk(line.as_bytes(), h, &self.early, lbs, name) {
+                HintedWalk::Kept => return true,
+                HintedWalk::Dropped => return false,
+                HintedWalk::HandOver(pos) => start = pos,
+            }
+        }
+        self.decode_pairs(Decoder::at(line.as_bytes(), start), lbs, name, hints)
+    }
+
+    /// The general decoding of the pairs `dec` reads, from where it stands.
+    pub(super) fn decode_pairs(
+        &self,
+        mut dec: Decoder<'_>,
+        lbs: &mut LabelsBuilder,
+        name: &mut String,
+        hints: Option<&ParserHints>,
+    ) -> bool {
         while !dec.eol() {
             if !dec.scan_keyval() {
                 if self.strict {

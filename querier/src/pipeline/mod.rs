@@ -25,6 +25,7 @@ mod label_filter;
 mod labels;
 mod line_filter;
 mod logfmt;
+mod logfmt_hinted;
 mod pattern;
 mod regexp;
 mod swar;
