@@ -77,6 +77,55 @@ fn parse_short_decimal(s: &[u8]) -> Option<f64> {
 
 /// `time.ParseDuration`, in nanoseconds.
 pub(crate) fn parse_duration(orig: &str) -> Result<i64, String> {
+    match parse_simple_duration(orig.as_bytes()) {
+        Some(ns) => Ok(ns),
+        None => parse_duration_general(orig),
+    }
+}
+
+/// [`parse_duration`]'s common case, one unsigned term such as `12.3ms` or `1.234s`, in
+/// one pass with Go's arithmetic; `None` for everything else (signs, several terms, `µs`,
+/// long numbers, errors), which the general parse takes. `unwrap duration(..)` runs this
+/// on every line, and the general parse cost as much per line as finding the value.
+fn parse_simple_duration(s: &[u8]) -> Option<i64> {
+    /// Digits per part read here: the values stay far from overflow.
+    const MAX_DIGITS: usize = 12;
+    let digits = |from: usize| {
+        let len = s[from..].iter().take_while(|c| c.is_ascii_digit()).count();
+        let value = s[from..from + len]
+            .iter()
+            .fold(0u64, |v, &c| v * 10 + u64::from(c - b'0'));
+        (len <= MAX_DIGITS).then_some((len, value))
+    };
+    let (int_len, int) = digits(0)?;
+    let mut i = int_len;
+    let (mut frac_len, mut frac) = (0, 0);
+    if s.get(i) == Some(&b'.') {
+        (frac_len, frac) = digits(i + 1)?;
+        i += 1 + frac_len;
+    }
+    if int_len == 0 && frac_len == 0 {
+        return None;
+    }
+    let mult: u64 = match &s[i..] {
+        b"ns" => 1,
+        b"us" => 1_000,
+        b"ms" => 1_000_000,
+        b"s" => 1_000_000_000,
+        b"m" => 60_000_000_000,
+        b"h" => 3_600_000_000_000,
+        _ => return None,
+    };
+    let mut v = int.checked_mul(mult)?;
+    if frac > 0 {
+        // Go: v += uint64(float64(f) * (float64(unit) / scale)), scale = 10^digits
+        v = v.checked_add((frac as f64 * (mult as f64 / EXACT_POWERS_OF_TEN[frac_len])) as u64)?;
+    }
+    i64::try_from(v).ok()
+}
+
+/// `time.ParseDuration` in full (Go's loop over terms, with its errors).
+fn parse_duration_general(orig: &str) -> Result<i64, String> {
     let invalid = || format!("time: invalid duration {}", quoted(orig));
     let mut s = orig;
     let mut neg = false;
@@ -229,6 +278,44 @@ pub(crate) fn parse_bytes(s: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The one-pass parse takes the common forms and agrees with the general parse on
+    /// every string it takes (random strings of digits, dots, signs and unit letters).
+    #[test]
+    fn simple_durations_agree_with_the_general_parse() {
+        for s in [
+            "12.3ms", "1.234s", "0.5h", "7m", "250us", "3ns", ".5s", "5.s", "10s",
+        ] {
+            let simple = parse_simple_duration(s.as_bytes());
+            assert!(simple.is_some(), "{s}");
+            assert_eq!(simple.map(Ok), Some(parse_duration_general(s)), "{s}");
+        }
+        for s in [
+            "0", "-1s", "+1s", "1h2m", "1\u{b5}s", "s", ".s", "1", "1x", "1.2.3s",
+        ] {
+            assert_eq!(parse_simple_duration(s.as_bytes()), None, "{s}");
+        }
+        const ALPHABET: &[u8] = b"0123456789999.nsumh+-";
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut taken = 0;
+        for _ in 0..200_000 {
+            let len = 1 + (next() % 24) as usize;
+            let s: String = (0..len)
+                .map(|_| char::from(ALPHABET[(next() % ALPHABET.len() as u64) as usize]))
+                .collect();
+            if let Some(ns) = parse_simple_duration(s.as_bytes()) {
+                taken += 1;
+                assert_eq!(Ok(ns), parse_duration_general(&s), "{s}");
+            }
+        }
+        assert!(taken > 100, "only {taken} strings took the one-pass parse");
+    }
 
     #[test]
     fn floats_like_go() {
