@@ -12,7 +12,7 @@
 
 use super::hints::{KeyMatch, ParserHints};
 use super::json_scan::{self, ValueType};
-use super::label_filter::EarlyFilter;
+use super::label_filter::{Early, EarlyFilter};
 use super::labels::{DUPLICATE_SUFFIX, LabelsBuilder};
 use super::utf8;
 
@@ -94,6 +94,11 @@ pub(crate) fn walk(
 ) -> HintedWalk {
     let mut found: [Option<Found<'_>>; MAX_FOUND] = [None; MAX_FOUND];
     let mut n = 0;
+    // a comparison that rejects a value drops the line only if the walk ends where the
+    // general walk records no error (it falls back wherever that one might), and no
+    // earlier stage recorded one
+    let error_free = !lbs.has_err();
+    let mut rejected = false;
     let mut i = skip_space(line, 0);
     if line.get(i) != Some(&b'{') {
         return HintedWalk::Fallback;
@@ -163,8 +168,12 @@ pub(crate) fn walk(
                         }
                         found[n] = Some(f);
                         n += 1;
-                        if !early.is_empty() && EarlyFilter::rejects(early, name, &f.text()) {
-                            return HintedWalk::Dropped;
+                        if EarlyFilter::reads(early, name) {
+                            match EarlyFilter::verdict(early, name, &f.text()) {
+                                Early::Pass => {}
+                                Early::Reject => return HintedWalk::Dropped,
+                                Early::RejectUnlessError => rejected = error_free,
+                            }
                         }
                         let held = &found[..n];
                         if hints.all_extracted_or(lbs, n, |r| {
@@ -183,6 +192,9 @@ pub(crate) fn walk(
             Some(b',') => i = skip_space(line, i + 1),
             _ => return HintedWalk::Fallback,
         }
+    }
+    if rejected {
+        return HintedWalk::Dropped;
     }
     for f in found[..n].iter().flatten() {
         f.full_name(name);
@@ -207,9 +219,9 @@ mod tests {
         LabelSet::from_pairs([("app", "x"), ("host", "h1")])
     }
 
-    /// The hints of the metric query `q` bound to [`stream`], and the early filters of
-    /// its json stage.
-    fn hints_and_early(q: &str) -> (ParserHints, Vec<EarlyFilter>) {
+    /// The hints of the metric query `q` bound to [`stream`], and the label filters
+    /// that follow its json stage.
+    fn hints_and_filters(q: &str) -> (ParserHints, Vec<Arc<LabelFilter>>) {
         let Ok(Expr::Metric(MetricExpr::Vector(v))) = logql::parse_expr(q) else {
             panic!("not a vector aggregation: {q}");
         };
@@ -221,55 +233,60 @@ mod tests {
         let hints = ParserHints::for_range(stages, r.range.unwrap.as_ref(), grouping)
             .expect("hints")
             .for_stream(&stream());
-        let early = stages
+        let filters = stages
             .iter()
             .filter_map(|s| match s {
                 Stage::LabelFilter(f) => Some(Arc::new(LabelFilter::new(f).unwrap())),
                 _ => None,
             })
-            .filter_map(|f| EarlyFilter::of(&f))
             .collect();
-        (hints, early)
+        (hints, filters)
     }
 
-    /// The json stage of the metric query `q` and its hints.
-    fn stage(q: &str) -> (JsonParser, ParserHints) {
-        let (hints, early) = hints_and_early(q);
+    /// The json stage of the metric query `q` (with its early filters), its hints and
+    /// the label filters after it.
+    fn stage(q: &str) -> (JsonParser, ParserHints, Vec<Arc<LabelFilter>>) {
+        let (hints, filters) = hints_and_filters(q);
         let mut parser = JsonParser::new();
-        parser.set_early(early);
-        (parser, hints)
+        parser.set_early(EarlyFilter::of_chain(&filters));
+        (parser, hints, filters)
     }
 
-    /// The labels and verdict of `line` after `parser`, by the given walk, on a builder
-    /// where an earlier stage may have set `pre`.
+    /// The labels and verdict of `line` after `parser` (by the given walk) and the label
+    /// filters, on a builder where an earlier stage may have set `pre` (`__error__`
+    /// sets the error).
     fn outcome(
-        parser: &JsonParser,
-        hints: &ParserHints,
+        (parser, hints, filters): &(JsonParser, ParserHints, Vec<Arc<LabelFilter>>),
         line: &str,
         pre: Option<(&str, &str)>,
         general: bool,
     ) -> (bool, String) {
         let mut lbs = LabelsBuilder::new(stream());
-        if let Some((k, v)) = pre {
-            lbs.set(k, v);
+        match pre {
+            Some(("__error__", v)) => lbs.set_err(v),
+            Some((k, v)) => lbs.set(k, v),
+            None => {}
         }
         let (mut prefix, mut name) = (String::new(), String::new());
-        let kept = if general {
+        let parsed = if general {
             parser.walk_general(line, &mut lbs, &mut prefix, &mut name, Some(hints))
         } else {
             parser.process(line, &mut lbs, &mut prefix, &mut name, Some(hints))
         };
+        let kept = parsed && filters.iter().all(|f| f.process(&mut lbs));
         (kept, lbs.to_label_set().to_string())
     }
 
-    const QUERIES: [&str; 4] = [
+    const QUERIES: [&str; 6] = [
         r#"sum by (level) (rate({app="x"} | json | latency_ms > 500 [5m]))"#,
+        r#"sum by (level) (rate({app="x"} | json | latency_ms > 500 | level != "x" [5m]))"#,
+        r#"sum by (level) (rate({app="x"} | json | level > 1 | latency_ms > 500 [5m]))"#,
         r#"sum by (host_extracted, level) (count_over_time({app="x"} | json [5m]))"#,
         r#"sum by (latency_ms) (count_over_time({app="x"} | json | level="error" [5m]))"#,
         r#"sum by (host) (count_over_time({app="x"} | json [5m]))"#,
     ];
 
-    const LINES: [&str; 22] = [
+    const LINES: [&str; 26] = [
         r#"{"ts":"2026-11-20T00:00:00.123Z","level":"info","msg":"request completed","status":200,"latency_ms":12.3,"path":"/v1/users","user":"user-01234","trace_id":"0af7"}"#,
         r#"{"ts":"t","level":"error","latency_ms":612.5,"host":"h2"}"#,
         r#" { "level" : "warn" , "latency_ms" : 600 } "#,
@@ -292,20 +309,25 @@ mod tests {
         "{\"level\":\"a\u{FFFD}b\",\"latency_ms\":-4e2}",
         r#"{"latency-ms":5,"level":"x","1x":1}"#,
         r#"{"level":"error","latency_ms":"12"#,
+        r#"{"level":"x","latency_ms":"slow"}"#,
+        r#"{"latency_ms":5,"level":"x",bad}"#,
+        r#"{"latency_ms":5,bad,"level":"x"}"#,
+        r#"{"level":"1e3","latency_ms":900}"#,
     ];
 
     #[test]
     fn gives_what_the_general_walk_gives() {
         for q in QUERIES {
-            let (parser, hints) = stage(q);
+            let stage = stage(q);
             for line in LINES {
                 for pre in [
                     None,
                     Some(("level", "pre")),
                     Some(("host_extracted", "pre")),
+                    Some(("__error__", "JSONParserErr")),
                 ] {
-                    let (kept, labels) = outcome(&parser, &hints, line, pre, false);
-                    let (want_kept, want_labels) = outcome(&parser, &hints, line, pre, true);
+                    let (kept, labels) = outcome(&stage, line, pre, false);
+                    let (want_kept, want_labels) = outcome(&stage, line, pre, true);
                     assert_eq!(kept, want_kept, "{q}\n{line}\n{pre:?}");
                     // a dropped line's labels are never read (the general walk has set
                     // some before its filter ran)
@@ -319,28 +341,54 @@ mod tests {
 
     #[test]
     fn takes_ordinary_lines_and_leaves_the_rest() {
-        let (_, hints) = stage(QUERIES[0]);
-        let walk_of = |line: &str| {
-            let mut lbs = LabelsBuilder::new(stream());
-            walk(line.as_bytes(), &hints, &[], &mut lbs, &mut String::new())
+        let (_, hints, filters) = stage(QUERIES[0]);
+        let walk_of = |line: &str, early: &[EarlyFilter], lbs: &mut LabelsBuilder| {
+            walk(line.as_bytes(), &hints, early, lbs, &mut String::new())
         };
+        let fresh = || LabelsBuilder::new(stream());
         for line in &LINES[..6] {
-            assert_eq!(walk_of(line), HintedWalk::Kept, "{line}");
+            assert_eq!(walk_of(line, &[], &mut fresh()), HintedWalk::Kept, "{line}");
         }
         for line in [LINES[6], LINES[8], LINES[11], LINES[14], LINES[20]] {
-            assert_eq!(walk_of(line), HintedWalk::Fallback, "{line}");
+            assert_eq!(
+                walk_of(line, &[], &mut fresh()),
+                HintedWalk::Fallback,
+                "{line}"
+            );
         }
-        let (hints_early, early) = hints_and_early(QUERIES[2]);
-        let mut lbs = LabelsBuilder::new(stream());
+        // a comparison drops the line once the walk ends where the general walk records
+        // no error, and not when an earlier stage recorded one
+        let early = EarlyFilter::of_chain(&filters);
+        assert_eq!(walk_of(LINES[0], &early, &mut fresh()), HintedWalk::Dropped);
+        assert_eq!(
+            walk_of(LINES[23], &early, &mut fresh()),
+            HintedWalk::Dropped
+        );
+        assert_eq!(
+            walk_of(LINES[24], &early, &mut fresh()),
+            HintedWalk::Fallback
+        );
+        let mut with_err = fresh();
+        with_err.set_err("JSONParserErr");
+        assert_eq!(walk_of(LINES[0], &early, &mut with_err), HintedWalk::Kept);
+        // a value that does not convert is the filter stage's (it records the error)
+        assert_eq!(walk_of(LINES[22], &early, &mut fresh()), HintedWalk::Kept);
+        // a string matcher drops the line at the member it rejects
+        let (parser, hints, filters) = stage(QUERIES[4]);
         let verdict = walk(
             LINES[0].as_bytes(),
-            &hints_early,
-            &early,
-            &mut lbs,
+            &hints,
+            &EarlyFilter::of_chain(&filters),
+            &mut fresh(),
             &mut String::new(),
         );
         assert_eq!(verdict, HintedWalk::Dropped);
-        let (parser, _) = stage(QUERIES[2]);
-        assert!(!outcome(&parser, &hints_early, LINES[0], None, true).0);
+        assert!(!outcome(&(parser, hints, filters), LINES[0], None, true).0);
+        // after a comparison, whose conversion error lets later ones pass, a comparison
+        // is not early
+        let (_, _, filters) = stage(QUERIES[2]);
+        let early = EarlyFilter::of_chain(&filters);
+        assert_eq!(early.len(), 1);
+        assert_eq!(early[0].name, "level");
     }
 }

@@ -204,21 +204,67 @@ impl LabelFilter {
     }
 }
 
-/// A label filter that directly follows a parser and reads one label through string
-/// matchers only: its verdict depends on that label's value alone, and a parser never
-/// overwrites a label it already set on an entry, so the parser may drop the line as soon
-/// as it sets the label to a rejected value instead of parsing the rest (the filter still
-/// runs as a stage for the lines that pass).
+/// A label filter that directly follows a parser and reads one label: its verdict
+/// depends on that label's value alone, and a parser never overwrites a label it already
+/// set on an entry, so the parser may drop the line as soon as it sets the label to a
+/// rejected value instead of parsing the rest (the filter still runs as a stage for the
+/// lines that pass).
+///
+/// String matchers qualify anywhere. A single numeric, duration or bytes comparison lets
+/// an entry that carries `__error__` through, so it rejects early only where the parser
+/// knows the entry will carry no error when the filter runs (see [`Early`]); it qualifies
+/// only when no filter before it in the chain can record a conversion error.
 #[derive(Debug, Clone)]
 pub(crate) struct EarlyFilter {
     /// The label the filter reads.
     pub name: String,
     /// The filter.
     pub filter: Arc<LabelFilter>,
+    /// True for a comparison that lets entries with an error through.
+    errors_pass: bool,
+}
+
+/// The verdict of the early filters on one label value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Early {
+    /// No filter rejects the value.
+    Pass,
+    /// A string matcher rejects it: drop the line.
+    Reject,
+    /// A comparison rejects it: drop the line unless the entry carries `__error__` when
+    /// the filter runs (an error from an earlier stage, or one the parser records later
+    /// in the line).
+    RejectUnlessError,
 }
 
 impl EarlyFilter {
-    /// The early form of `filter`, when it qualifies.
+    /// The early forms of the label filters `chain` (the filters that directly follow a
+    /// parser, in order), for those that qualify.
+    pub(crate) fn of_chain<'f>(chain: impl IntoIterator<Item = &'f Arc<LabelFilter>>) -> Vec<Self> {
+        let mut out = Vec::new();
+        // a comparison before may record a conversion error, which lets later
+        // comparisons pass whatever they read
+        let mut may_have_err = false;
+        for filter in chain {
+            if let Some(e) = Self::of(filter) {
+                out.push(e);
+            } else if let Some(name) = filter.comparison_label()
+                && !may_have_err
+            {
+                out.push(Self {
+                    name: name.to_owned(),
+                    filter: filter.clone(),
+                    errors_pass: true,
+                });
+            }
+            if filter.string_only_label().is_none() {
+                may_have_err = true;
+            }
+        }
+        out
+    }
+
+    /// The early form of the string-only `filter`, when it qualifies.
     pub(crate) fn of(filter: &Arc<LabelFilter>) -> Option<Self> {
         let name = filter.string_only_label()?;
         if name == ERROR_LABEL || name == ERROR_DETAILS_LABEL {
@@ -227,14 +273,32 @@ impl EarlyFilter {
         Some(Self {
             name: name.to_owned(),
             filter: filter.clone(),
+            errors_pass: false,
         })
     }
 
-    /// True when some filter of `early` on `name` rejects `value`.
+    /// True when some filter of `early` reads `name` (so its value is worth converting).
+    pub(crate) fn reads(early: &[EarlyFilter], name: &str) -> bool {
+        early.iter().any(|e| e.name == name)
+    }
+
+    /// True when some string filter of `early` on `name` rejects `value`.
     pub(crate) fn rejects(early: &[EarlyFilter], name: &str, value: &str) -> bool {
-        early
-            .iter()
-            .any(|e| e.name == name && e.filter.rejects_value(value))
+        Self::verdict(early, name, value) == Early::Reject
+    }
+
+    /// What the filters of `early` on `name` make of `value`.
+    pub(crate) fn verdict(early: &[EarlyFilter], name: &str, value: &str) -> Early {
+        let mut verdict = Early::Pass;
+        for e in early.iter().filter(|e| e.name == name) {
+            if e.filter.rejects_value(value) {
+                if !e.errors_pass {
+                    return Early::Reject;
+                }
+                verdict = Early::RejectUnlessError;
+            }
+        }
+        verdict
     }
 }
 
@@ -251,13 +315,34 @@ impl LabelFilter {
         }
     }
 
-    /// For a string-only filter: true when an entry whose label holds `value` fails it.
+    /// The label of a single numeric, duration or bytes comparison.
+    fn comparison_label(&self) -> Option<&str> {
+        match self {
+            LabelFilter::Number { name, .. }
+            | LabelFilter::Duration { name, .. }
+            | LabelFilter::Bytes { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+
+    /// For a string-only filter or a single comparison: true when an entry whose label
+    /// holds `value` fails it (a comparison only when `value` converts; one that does not
+    /// records an error and keeps the entry).
     fn rejects_value(&self, value: &str) -> bool {
         match self {
             LabelFilter::Str { negated, test, .. } => test.test(value) == *negated,
             LabelFilter::And(a, b) => a.rejects_value(value) || b.rejects_value(value),
             LabelFilter::Or(a, b) => a.rejects_value(value) && b.rejects_value(value),
-            _ => false,
+            LabelFilter::Number { op, value: v, .. } => {
+                parse_float(value).is_ok_and(|x| !cmp(*op, x, *v))
+            }
+            LabelFilter::Duration { op, value: v, .. } => {
+                parse_duration(value).is_ok_and(|x| !cmp(*op, x, *v))
+            }
+            LabelFilter::Bytes { op, value: v, .. } => {
+                parse_bytes(value).is_ok_and(|x| !cmp(*op, x, *v))
+            }
+            LabelFilter::Ip { .. } => false,
         }
     }
 }

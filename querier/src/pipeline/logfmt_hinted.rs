@@ -16,7 +16,7 @@
 //! empty value has no effect, and errors are never reported.
 
 use super::hints::{KeyMatch, ParserHints};
-use super::label_filter::EarlyFilter;
+use super::label_filter::{Early, EarlyFilter};
 use super::labels::{DUPLICATE_SUFFIX, LabelsBuilder, label_bytes_prefix};
 use super::logfmt::token_end;
 use super::{swar, utf8};
@@ -134,8 +134,12 @@ pub(crate) fn walk(
             continue;
         }
         lbs.set(name, value);
-        if EarlyFilter::rejects(early, name, value) {
-            return HintedWalk::Dropped;
+        match EarlyFilter::verdict(early, name, value) {
+            Early::Pass => {}
+            // the non-strict parser records no error
+            Early::Reject => return HintedWalk::Dropped,
+            Early::RejectUnlessError if !lbs.has_err() => return HintedWalk::Dropped,
+            Early::RejectUnlessError => {}
         }
         if hints.nothing_left_to_extract(lbs) {
             return HintedWalk::Kept;
@@ -159,9 +163,16 @@ mod tests {
         LabelSet::from_pairs([("app", "x"), ("host", "h1")])
     }
 
-    /// The logfmt stage of the metric query `q` (with its early filters) and its hints
-    /// bound to [`stream`].
-    fn stage(q: &str) -> (LogfmtParser, ParserHints) {
+    /// The logfmt stage of the metric query `q` with its early filters, the same stage
+    /// without them, its hints bound to [`stream`], and the label filters after it.
+    struct Stages {
+        parser: LogfmtParser,
+        plain: LogfmtParser,
+        hints: ParserHints,
+        filters: Vec<Arc<LabelFilter>>,
+    }
+
+    fn stage(q: &str) -> Stages {
         let (r, outer) = match logql::parse_expr(q) {
             Ok(Expr::Metric(MetricExpr::Range(r))) => (r, None),
             Ok(Expr::Metric(MetricExpr::Vector(v))) => match *v.expr {
@@ -175,7 +186,7 @@ mod tests {
         let hints = ParserHints::for_range(stages, r.range.unwrap.as_ref(), grouping)
             .expect("hints")
             .for_stream(&stream());
-        let mut parser = match stages.iter().find(|s| matches!(s, Stage::Parser(_))) {
+        let new_parser = || match stages.iter().find(|s| matches!(s, Stage::Parser(_))) {
             Some(Stage::Parser(Parser::Logfmt {
                 strict,
                 keep_empty,
@@ -183,55 +194,58 @@ mod tests {
             })) => LogfmtParser::new(*strict, *keep_empty, params).unwrap(),
             _ => panic!("no logfmt stage: {q}"),
         };
-        let early = stages
+        let filters: Vec<Arc<LabelFilter>> = stages
             .iter()
             .filter_map(|s| match s {
                 Stage::LabelFilter(f) => Some(Arc::new(LabelFilter::new(f).unwrap())),
                 _ => None,
             })
-            .filter_map(|f| EarlyFilter::of(&f))
             .collect();
-        parser.set_early(early);
-        (parser, hints)
+        let mut parser = new_parser();
+        parser.set_early(EarlyFilter::of_chain(&filters));
+        Stages {
+            parser,
+            plain: new_parser(),
+            hints,
+            filters,
+        }
     }
 
-    /// The labels and verdict of `line` after `parser`, by the stage (`general` false)
-    /// or by the general decoder alone, on a builder where an earlier stage may have set
-    /// `pre`.
-    fn outcome(
-        parser: &LogfmtParser,
-        hints: &ParserHints,
-        line: &str,
-        pre: Option<(&str, &str)>,
-        general: bool,
-    ) -> (bool, String) {
+    /// The labels and verdict of `line` after the logfmt stage and the label filters, on
+    /// a builder where an earlier stage may have set `pre` (`__error__` sets the error):
+    /// by the stage as queries run it, or (`general`) by the general decoder without
+    /// early filters.
+    fn outcome(s: &Stages, line: &str, pre: Option<(&str, &str)>, general: bool) -> (bool, String) {
         let mut lbs = LabelsBuilder::new(stream());
-        if let Some((k, v)) = pre {
-            lbs.set(k, v);
+        match pre {
+            Some(("__error__", v)) => lbs.set_err(v),
+            Some((k, v)) => lbs.set(k, v),
+            None => {}
         }
         let mut name = String::new();
-        let kept = if general {
-            parser.decode_pairs(
-                Decoder::new(line.as_bytes()),
-                &mut lbs,
-                &mut name,
-                Some(hints),
-            )
+        let parsed = if general {
+            let dec = Decoder::new(line.as_bytes());
+            s.plain
+                .decode_pairs(dec, &mut lbs, &mut name, Some(&s.hints))
         } else {
-            parser.process(line, &mut lbs, &mut name, Some(hints))
+            s.parser.process(line, &mut lbs, &mut name, Some(&s.hints))
         };
+        let kept = parsed && s.filters.iter().all(|f| f.process(&mut lbs));
         (kept, lbs.to_label_set().to_string())
     }
 
-    const QUERIES: [&str; 5] = [
+    const QUERIES: [&str; 8] = [
         r#"quantile_over_time(0.99, {app="x"} | logfmt | unwrap duration(duration) [5m]) by (host)"#,
         r#"sum by (level) (rate({app="x"} | logfmt | duration > 1s [5m]))"#,
         r#"sum by (host_extracted, level) (count_over_time({app="x"} | logfmt [5m]))"#,
         r#"sum by (msg) (count_over_time({app="x"} | logfmt | level="error" [5m]))"#,
         r#"sum by (level) (count_over_time({app="x"} | logfmt --keep-empty [5m]))"#,
+        r#"sum by (level) (rate({app="x"} | logfmt --strict | duration > 1s [5m]))"#,
+        r#"sum by (level) (rate({app="x"} | logfmt | level > 1 | duration > 1s [5m]))"#,
+        r#"sum by (msg) (rate({app="x"} | logfmt | duration < 3s | level != "x" [5m]))"#,
     ];
 
-    const LINES: [&str; 26] = [
+    const LINES: [&str; 28] = [
         r#"ts=2026-11-20T00:00:00.013Z level=info caller=worker/queue.go:41 msg="job finished" queue=emails job_id=0af7 duration=12.3ms bytes=512"#,
         "level=error duration=2s host=h2 msg=x",
         "  level=warn\tduration=1.5s   ",
@@ -258,20 +272,23 @@ mod tests {
         "level",
         "duration=",
         "msg=\"x\"level=error",
+        "level=1e3 duration=slow",
+        "duration=2s level=9 msg=\"unterminated",
     ];
 
     #[test]
     fn gives_what_the_general_decoder_gives() {
         for q in QUERIES {
-            let (parser, hints) = stage(q);
+            let stages = stage(q);
             for line in LINES {
                 for pre in [
                     None,
                     Some(("level", "pre")),
                     Some(("host_extracted", "pre")),
+                    Some(("__error__", "JSONParserErr")),
                 ] {
-                    let (kept, labels) = outcome(&parser, &hints, line, pre, false);
-                    let (want_kept, want_labels) = outcome(&parser, &hints, line, pre, true);
+                    let (kept, labels) = outcome(&stages, line, pre, false);
+                    let (want_kept, want_labels) = outcome(&stages, line, pre, true);
                     assert_eq!(kept, want_kept, "{q}\n{line}\n{pre:?}");
                     // a dropped line's labels are never read
                     if kept {
@@ -296,15 +313,15 @@ mod tests {
             seed ^= seed << 17;
             seed
         };
-        for q in &QUERIES[..4] {
-            let (parser, hints) = stage(q);
+        for q in QUERIES {
+            let stages = stage(q);
             for _ in 0..3000 {
                 let n = 1 + (next() % 14) as usize;
                 let line: String = (0..n)
                     .map(|_| TOKENS[(next() % TOKENS.len() as u64) as usize])
                     .collect();
-                let (kept, labels) = outcome(&parser, &hints, &line, None, false);
-                let (want_kept, want_labels) = outcome(&parser, &hints, &line, None, true);
+                let (kept, labels) = outcome(&stages, &line, None, false);
+                let (want_kept, want_labels) = outcome(&stages, &line, None, true);
                 assert_eq!(kept, want_kept, "{q}\n{line:?}");
                 if kept {
                     assert_eq!(labels, want_labels, "{q}\n{line:?}");
@@ -315,7 +332,7 @@ mod tests {
 
     #[test]
     fn takes_ordinary_pairs_and_hands_over_at_the_first_other() {
-        let (_, hints) = stage(QUERIES[0]);
+        let hints = stage(QUERIES[0]).hints;
         let walk_of = |line: &str| {
             let mut lbs = LabelsBuilder::new(stream());
             let verdict = walk(line.as_bytes(), &hints, &[], &mut lbs, &mut String::new());
@@ -332,14 +349,45 @@ mod tests {
             walk_of("a=1 my-key=1 duration=3s"),
             (HintedWalk::HandOver(4), None)
         );
-        // an early filter drops the line at the value it rejects (the stage walks it)
-        let (parser, hints) = stage(QUERIES[3]);
-        let mut lbs = LabelsBuilder::new(stream());
+        // early filters drop the line at the value they reject: a string matcher always,
+        // a comparison unless an earlier stage recorded an error
+        let s = stage(QUERIES[1]);
+        let early = EarlyFilter::of_chain(&s.filters);
+        let walk_early = |line: &str, lbs: &mut LabelsBuilder| {
+            walk(line.as_bytes(), &s.hints, &early, lbs, &mut String::new())
+        };
+        let fresh = || LabelsBuilder::new(stream());
+        assert_eq!(
+            walk_early("duration=1s level=x", &mut fresh()),
+            HintedWalk::Dropped
+        );
+        assert_eq!(
+            walk_early("duration=2s level=x", &mut fresh()),
+            HintedWalk::Kept
+        );
+        assert_eq!(
+            walk_early("duration=x level=x", &mut fresh()),
+            HintedWalk::Kept
+        );
+        let mut with_err = fresh();
+        with_err.set_err("JSONParserErr");
+        assert_eq!(
+            walk_early("duration=1s level=x", &mut with_err),
+            HintedWalk::Kept
+        );
+        let s = stage(QUERIES[3]);
+        let mut lbs = fresh();
         let line = "level=info msg=x";
-        assert!(!parser.process(line, &mut lbs, &mut String::new(), Some(&hints)));
-        let mut lbs = LabelsBuilder::new(stream());
+        assert!(
+            !s.parser
+                .process(line, &mut lbs, &mut String::new(), Some(&s.hints))
+        );
+        let mut lbs = fresh();
         let line = "level=error msg=x";
-        assert!(parser.process(line, &mut lbs, &mut String::new(), Some(&hints)));
+        assert!(
+            s.parser
+                .process(line, &mut lbs, &mut String::new(), Some(&s.hints))
+        );
         assert_eq!(lbs.get("msg"), Some("x"));
     }
 }

@@ -117,14 +117,11 @@ fn reorder(stages: &[Stage]) -> Vec<&Stage> {
 /// and can run while it parses ([`label_filter::EarlyFilter`]).
 fn attach_early_filters(stages: &mut [CompiledStage]) {
     for i in 0..stages.len() {
-        let early: Vec<label_filter::EarlyFilter> = stages[i + 1..]
-            .iter()
-            .map_while(|s| match s {
+        let early =
+            label_filter::EarlyFilter::of_chain(stages[i + 1..].iter().map_while(|s| match s {
                 CompiledStage::LabelFilter(f) => Some(f),
                 _ => None,
-            })
-            .filter_map(label_filter::EarlyFilter::of)
-            .collect();
+            }));
         if early.is_empty() {
             continue;
         }
