@@ -16,7 +16,7 @@ use rustc_hash::FxHashMap;
 
 use crate::fetch::{Fetched, MetadataPipeline};
 use crate::matrix::{SeriesVals, Steps, group_labels};
-use crate::pipeline::{ERROR_DETAILS_LABEL, Pipeline};
+use crate::pipeline::{ERROR_DETAILS_LABEL, Pipeline, StreamPipeline};
 use crate::{QueryError, Result};
 
 /// The input of one range aggregation: its samples, grouped as the evaluation needs
@@ -238,6 +238,8 @@ struct StreamSeries {
     by_key: FxHashMap<String, usize>,
     /// Series keyed by their whole labels (no `by`, or a failed pipeline).
     by_labels: FxHashMap<LabelSet, usize>,
+    /// The series of the entries whose grouped values are the stream's own.
+    stream_idx: Option<usize>,
     series: Vec<SampleSeries>,
 }
 
@@ -255,6 +257,29 @@ impl StreamSeries {
             vals: Vec::new(),
         });
         self.series.len() - 1
+    }
+
+    /// The series of the current entry of `sp` grouped `by (names)`; `key` is a scratch
+    /// buffer. An entry whose grouped values are its stream's (no stage set or deleted
+    /// one) takes the stream's series without building its key.
+    fn index_by(&mut self, sp: &StreamPipeline<'_>, names: &[String], key: &mut String) -> usize {
+        let stream_values = sp.keeps_stream_values(names);
+        if stream_values && let Some(i) = self.stream_idx {
+            return i;
+        }
+        sp.group_key(names, key);
+        let i = match self.by_key.get(key.as_str()) {
+            Some(&i) => i,
+            None => {
+                let i = self.add(sp.grouped_labels(names));
+                self.by_key.insert(key.clone(), i);
+                i
+            }
+        };
+        if stream_values {
+            self.stream_idx = Some(i);
+        }
+        i
     }
 
     fn index_of_labels(&mut self, labels: LabelSet) -> usize {
@@ -327,17 +352,7 @@ fn samples(
                     1.0
                 };
                 let idx = match by {
-                    Some(names) if !sp.has_err() => {
-                        sp.group_key(names, &mut key);
-                        match out.by_key.get(key.as_str()) {
-                            Some(&i) => i,
-                            None => {
-                                let i = out.add(sp.grouped_labels(names));
-                                out.by_key.insert(key.clone(), i);
-                                i
-                            }
-                        }
-                    }
+                    Some(names) if !sp.has_err() => out.index_by(&sp, names, &mut key),
                     _ => out.index_of_labels(grouped(sp.labels(), grouping)),
                 };
                 out.push(idx, s.ts[i], v);

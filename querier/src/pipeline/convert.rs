@@ -91,10 +91,15 @@ fn parse_simple_duration(s: &[u8]) -> Option<i64> {
     /// Digits per part read here: the values stay far from overflow.
     const MAX_DIGITS: usize = 12;
     let digits = |from: usize| {
-        let len = s[from..].iter().take_while(|c| c.is_ascii_digit()).count();
-        let value = s[from..from + len]
-            .iter()
-            .fold(0u64, |v, &c| v * 10 + u64::from(c - b'0'));
+        let (mut end, mut value) = (from, 0u64);
+        while let Some(&c) = s.get(end)
+            && c.is_ascii_digit()
+        {
+            // wraps only past MAX_DIGITS, where the value is not used
+            value = value.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
+            end += 1;
+        }
+        let len = end - from;
         (len <= MAX_DIGITS).then_some((len, value))
     };
     let (int_len, int) = digits(0)?;

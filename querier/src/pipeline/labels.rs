@@ -99,6 +99,14 @@ impl LabelsBuilder {
         !self.extracted[..self.n_extracted].iter().any(|e| e == name)
     }
 
+    /// True when a stage set or deleted one of `names` on this entry.
+    pub(crate) fn overlays_any(&self, names: &[String]) -> bool {
+        self.add[..self.n_add]
+            .iter()
+            .any(|(k, _)| names.contains(k))
+            || self.del[..self.n_del].iter().any(|d| names.contains(d))
+    }
+
     /// How many distinct names stages set on this entry.
     pub(crate) fn extracted_count(&self) -> usize {
         self.n_extracted

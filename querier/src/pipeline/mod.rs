@@ -377,6 +377,12 @@ impl StreamPipeline<'_> {
         self.lbs.has_err()
     }
 
+    /// True when no stage set or deleted any of `names` on this entry: its grouped
+    /// labels are then its stream's, and callers may reuse the stream's series.
+    pub fn keeps_stream_values(&self, names: &[String]) -> bool {
+        !self.lbs.overlays_any(names)
+    }
+
     /// Writes into `key` an identity of the values the last [`Self::run`] left for
     /// `names` (the `by` labels of a grouping): equal keys mean equal grouped label
     /// sets. Building it allocates nothing once `key` has grown.
