@@ -301,13 +301,7 @@ mod tests {
             assert_eq!(parse_simple_duration(s.as_bytes()), None, "{s}");
         }
         const ALPHABET: &[u8] = b"0123456789999.nsumh+-";
-        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::pipeline::test_support::xorshift(0x2545_f491_4f6c_dd1d);
         let mut taken = 0;
         for _ in 0..200_000 {
             let len = 1 + (next() % 24) as usize;

@@ -207,74 +207,41 @@ pub(crate) fn walk(
 mod tests {
     use std::sync::Arc;
 
-    use logql::LabelSet;
-    use logql::ast::{Expr, MetricExpr, Stage};
-
     use super::*;
     use crate::pipeline::json::JsonParser;
     use crate::pipeline::label_filter::LabelFilter;
-
-    /// The stream every line belongs to.
-    fn stream() -> LabelSet {
-        LabelSet::from_pairs([("app", "x"), ("host", "h1")])
-    }
-
-    /// The hints of the metric query `q` bound to [`stream`], and the label filters
-    /// that follow its json stage.
-    fn hints_and_filters(q: &str) -> (ParserHints, Vec<Arc<LabelFilter>>) {
-        let Ok(Expr::Metric(MetricExpr::Vector(v))) = logql::parse_expr(q) else {
-            panic!("not a vector aggregation: {q}");
-        };
-        let MetricExpr::Range(r) = v.expr.as_ref() else {
-            panic!("not over a range aggregation: {q}");
-        };
-        let stages = &r.range.log.pipeline;
-        let grouping = r.grouping.as_ref().or(v.grouping.as_ref());
-        let hints = ParserHints::for_range(stages, r.range.unwrap.as_ref(), grouping)
-            .expect("hints")
-            .for_stream(&stream());
-        let filters = stages
-            .iter()
-            .filter_map(|s| match s {
-                Stage::LabelFilter(f) => Some(Arc::new(LabelFilter::new(f).unwrap())),
-                _ => None,
-            })
-            .collect();
-        (hints, filters)
-    }
+    use crate::pipeline::test_support::{
+        assert_same_outcomes, builder, filtered, range_query, stream,
+    };
 
     /// The json stage of the metric query `q` (with its early filters), its hints and
     /// the label filters after it.
     fn stage(q: &str) -> (JsonParser, ParserHints, Vec<Arc<LabelFilter>>) {
-        let (hints, filters) = hints_and_filters(q);
+        let query = range_query(q);
         let mut parser = JsonParser::new();
-        parser.set_early(EarlyFilter::of_chain(&filters));
-        (parser, hints, filters)
+        parser.set_early(EarlyFilter::of_chain(&query.filters));
+        (parser, query.hints, query.filters)
     }
 
     /// The labels and verdict of `line` after `parser` (by the given walk) and the label
-    /// filters, on a builder where an earlier stage may have set `pre` (`__error__`
-    /// sets the error).
+    /// filters, on a builder in the state `pre`.
     fn outcome(
         (parser, hints, filters): &(JsonParser, ParserHints, Vec<Arc<LabelFilter>>),
         line: &str,
         pre: Option<(&str, &str)>,
         general: bool,
     ) -> (bool, String) {
-        let mut lbs = LabelsBuilder::new(stream());
-        match pre {
-            Some(("__error__", v)) => lbs.set_err(v),
-            Some((k, v)) => lbs.set(k, v),
-            None => {}
-        }
+        let mut lbs = builder(pre);
         let (mut prefix, mut name) = (String::new(), String::new());
         let parsed = if general {
             parser.walk_general(line, &mut lbs, &mut prefix, &mut name, Some(hints))
         } else {
             parser.process(line, &mut lbs, &mut prefix, &mut name, Some(hints))
         };
-        let kept = parsed && filters.iter().all(|f| f.process(&mut lbs));
-        (kept, lbs.to_label_set().to_string())
+        (
+            filtered(parsed, filters, &mut lbs),
+            lbs.to_label_set().to_string(),
+        )
     }
 
     const QUERIES: [&str; 6] = [
@@ -319,23 +286,9 @@ mod tests {
     fn gives_what_the_general_walk_gives() {
         for q in QUERIES {
             let stage = stage(q);
-            for line in LINES {
-                for pre in [
-                    None,
-                    Some(("level", "pre")),
-                    Some(("host_extracted", "pre")),
-                    Some(("__error__", "JSONParserErr")),
-                ] {
-                    let (kept, labels) = outcome(&stage, line, pre, false);
-                    let (want_kept, want_labels) = outcome(&stage, line, pre, true);
-                    assert_eq!(kept, want_kept, "{q}\n{line}\n{pre:?}");
-                    // a dropped line's labels are never read (the general walk has set
-                    // some before its filter ran)
-                    if kept {
-                        assert_eq!(labels, want_labels, "{q}\n{line}\n{pre:?}");
-                    }
-                }
-            }
+            assert_same_outcomes(q, LINES, |line, pre, general| {
+                outcome(&stage, line, pre, general)
+            });
         }
     }
 

@@ -151,20 +151,17 @@ pub(crate) fn walk(
 mod tests {
     use std::sync::Arc;
 
-    use logql::LabelSet;
-    use logql::ast::{Expr, MetricExpr, Parser, Stage};
+    use logql::ast::{Parser, Stage};
 
     use super::*;
     use crate::pipeline::label_filter::LabelFilter;
     use crate::pipeline::logfmt::{Decoder, LogfmtParser};
+    use crate::pipeline::test_support::{
+        assert_same_outcomes, builder, filtered, range_query, stream, xorshift,
+    };
 
-    /// The stream every line belongs to.
-    fn stream() -> LabelSet {
-        LabelSet::from_pairs([("app", "x"), ("host", "h1")])
-    }
-
-    /// The logfmt stage of the metric query `q` with its early filters, the same stage
-    /// without them, its hints bound to [`stream`], and the label filters after it.
+    /// The logfmt stage of a metric query with its early filters, the same stage
+    /// without them, its hints, and the label filters after it.
     struct Stages {
         parser: LogfmtParser,
         plain: LogfmtParser,
@@ -173,20 +170,8 @@ mod tests {
     }
 
     fn stage(q: &str) -> Stages {
-        let (r, outer) = match logql::parse_expr(q) {
-            Ok(Expr::Metric(MetricExpr::Range(r))) => (r, None),
-            Ok(Expr::Metric(MetricExpr::Vector(v))) => match *v.expr {
-                MetricExpr::Range(r) => (r, v.grouping),
-                _ => panic!("not over a range aggregation: {q}"),
-            },
-            _ => panic!("not a range or vector aggregation: {q}"),
-        };
-        let stages = &r.range.log.pipeline;
-        let grouping = r.grouping.as_ref().or(outer.as_ref());
-        let hints = ParserHints::for_range(stages, r.range.unwrap.as_ref(), grouping)
-            .expect("hints")
-            .for_stream(&stream());
-        let new_parser = || match stages.iter().find(|s| matches!(s, Stage::Parser(_))) {
+        let query = range_query(q);
+        let new_parser = || match query.stages.iter().find(|s| matches!(s, Stage::Parser(_))) {
             Some(Stage::Parser(Parser::Logfmt {
                 strict,
                 keep_empty,
@@ -194,34 +179,21 @@ mod tests {
             })) => LogfmtParser::new(*strict, *keep_empty, params).unwrap(),
             _ => panic!("no logfmt stage: {q}"),
         };
-        let filters: Vec<Arc<LabelFilter>> = stages
-            .iter()
-            .filter_map(|s| match s {
-                Stage::LabelFilter(f) => Some(Arc::new(LabelFilter::new(f).unwrap())),
-                _ => None,
-            })
-            .collect();
         let mut parser = new_parser();
-        parser.set_early(EarlyFilter::of_chain(&filters));
+        parser.set_early(EarlyFilter::of_chain(&query.filters));
         Stages {
             parser,
             plain: new_parser(),
-            hints,
-            filters,
+            hints: query.hints,
+            filters: query.filters,
         }
     }
 
     /// The labels and verdict of `line` after the logfmt stage and the label filters, on
-    /// a builder where an earlier stage may have set `pre` (`__error__` sets the error):
-    /// by the stage as queries run it, or (`general`) by the general decoder without
-    /// early filters.
+    /// a builder in the state `pre`: by the stage as queries run it, or (`general`) by
+    /// the general decoder without early filters.
     fn outcome(s: &Stages, line: &str, pre: Option<(&str, &str)>, general: bool) -> (bool, String) {
-        let mut lbs = LabelsBuilder::new(stream());
-        match pre {
-            Some(("__error__", v)) => lbs.set_err(v),
-            Some((k, v)) => lbs.set(k, v),
-            None => {}
-        }
+        let mut lbs = builder(pre);
         let mut name = String::new();
         let parsed = if general {
             let dec = Decoder::new(line.as_bytes());
@@ -230,8 +202,10 @@ mod tests {
         } else {
             s.parser.process(line, &mut lbs, &mut name, Some(&s.hints))
         };
-        let kept = parsed && s.filters.iter().all(|f| f.process(&mut lbs));
-        (kept, lbs.to_label_set().to_string())
+        (
+            filtered(parsed, &s.filters, &mut lbs),
+            lbs.to_label_set().to_string(),
+        )
     }
 
     const QUERIES: [&str; 8] = [
@@ -280,22 +254,9 @@ mod tests {
     fn gives_what_the_general_decoder_gives() {
         for q in QUERIES {
             let stages = stage(q);
-            for line in LINES {
-                for pre in [
-                    None,
-                    Some(("level", "pre")),
-                    Some(("host_extracted", "pre")),
-                    Some(("__error__", "JSONParserErr")),
-                ] {
-                    let (kept, labels) = outcome(&stages, line, pre, false);
-                    let (want_kept, want_labels) = outcome(&stages, line, pre, true);
-                    assert_eq!(kept, want_kept, "{q}\n{line}\n{pre:?}");
-                    // a dropped line's labels are never read
-                    if kept {
-                        assert_eq!(labels, want_labels, "{q}\n{line}\n{pre:?}");
-                    }
-                }
-            }
+            assert_same_outcomes(q, LINES, |line, pre, general| {
+                outcome(&stages, line, pre, general)
+            });
         }
     }
 
@@ -306,27 +267,20 @@ mod tests {
             "level", "duration", "host", "msg", "=", "\"", " ", "\t", "\\", "x", "1", "2s",
             "error", "\u{e9}", "-", "=\"",
         ];
-        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         for q in QUERIES {
             let stages = stage(q);
-            for _ in 0..3000 {
-                let n = 1 + (next() % 14) as usize;
-                let line: String = (0..n)
-                    .map(|_| TOKENS[(next() % TOKENS.len() as u64) as usize])
-                    .collect();
-                let (kept, labels) = outcome(&stages, &line, None, false);
-                let (want_kept, want_labels) = outcome(&stages, &line, None, true);
-                assert_eq!(kept, want_kept, "{q}\n{line:?}");
-                if kept {
-                    assert_eq!(labels, want_labels, "{q}\n{line:?}");
-                }
-            }
+            let lines: Vec<String> = (0..3000)
+                .map(|_| {
+                    let n = 1 + (next() % 14) as usize;
+                    (0..n)
+                        .map(|_| TOKENS[(next() % TOKENS.len() as u64) as usize])
+                        .collect()
+                })
+                .collect();
+            assert_same_outcomes(q, lines.iter().map(String::as_str), |line, pre, general| {
+                outcome(&stages, line, pre, general)
+            });
         }
     }
 

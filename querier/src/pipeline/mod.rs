@@ -415,6 +415,9 @@ impl StreamPipeline<'_> {
 }
 
 #[cfg(test)]
+mod test_support;
+
+#[cfg(test)]
 mod tests;
 
 #[cfg(test)]
