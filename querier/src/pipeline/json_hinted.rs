@@ -132,6 +132,13 @@ pub(crate) fn walk(
                 None => return HintedWalk::Fallback,
             },
             Some(b'{') | None => return HintedWalk::Fallback,
+            // a number: jsonparser's token up to the next delimiter
+            Some(b'0'..=b'9' | b'-') => {
+                let len = json_scan::token_end(&line[i..]);
+                let value = &line[i..i + len];
+                i += len;
+                (value, ValueType::Number, false)
+            }
             Some(_) => match json_scan::get(&line[i..]) {
                 Ok((value, ty, end)) => {
                     i += end;
@@ -158,7 +165,13 @@ pub(crate) fn walk(
                         ty,
                         escaped,
                     };
-                    f.full_name(name);
+                    // the label's name (built only when it takes the suffix)
+                    let name: &str = if in_stream {
+                        f.full_name(name);
+                        name
+                    } else {
+                        required
+                    };
                     // the first of duplicate keys wins, and labels an earlier stage set
                     // stay
                     let seen = found[..n].iter().flatten().any(|g| g.is_named(name));

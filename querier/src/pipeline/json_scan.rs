@@ -111,7 +111,10 @@ pub(crate) fn block_end(data: &[u8], open: u8, close: u8) -> Option<usize> {
     None
 }
 
-fn token_end(data: &[u8]) -> usize {
+/// Length of the token (number, `true`, `null`, ...) at the start of `data`: up to the
+/// next space, `,`, `}` or `]`.
+#[inline]
+pub(crate) fn token_end(data: &[u8]) -> usize {
     data.iter()
         .position(|c| matches!(c, b' ' | b'\n' | b'\r' | b'\t' | b',' | b'}' | b']'))
         .unwrap_or(data.len())

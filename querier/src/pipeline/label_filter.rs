@@ -278,6 +278,7 @@ impl EarlyFilter {
     }
 
     /// True when some filter of `early` reads `name` (so its value is worth converting).
+    #[inline]
     pub(crate) fn reads(early: &[EarlyFilter], name: &str) -> bool {
         early.iter().any(|e| e.name == name)
     }
@@ -288,6 +289,7 @@ impl EarlyFilter {
     }
 
     /// What the filters of `early` on `name` make of `value`.
+    #[inline]
     pub(crate) fn verdict(early: &[EarlyFilter], name: &str, value: &str) -> Early {
         let mut verdict = Early::Pass;
         for e in early.iter().filter(|e| e.name == name) {

@@ -95,6 +95,7 @@ impl LabelsBuilder {
 
     /// False when a stage already set `name` on this entry: Loki's parsers then leave
     /// it alone (`| unpack | logfmt` keeps unpack's `level`).
+    #[inline]
     pub(crate) fn should_extract(&self, name: &str) -> bool {
         !self.extracted[..self.n_extracted].iter().any(|e| e == name)
     }
@@ -113,6 +114,7 @@ impl LabelsBuilder {
     }
 
     /// True when a stage set `name` on this entry (parser hints count these).
+    #[inline]
     pub(crate) fn was_extracted(&self, name: &str) -> bool {
         self.extracted[..self.n_extracted].iter().any(|e| e == name)
     }
@@ -185,6 +187,7 @@ impl LabelsBuilder {
     }
 
     /// True when a stage failed.
+    #[inline]
     pub(crate) fn has_err(&self) -> bool {
         !self.err.is_empty()
     }
