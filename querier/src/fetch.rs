@@ -423,12 +423,12 @@ fn merge_stream(
             rows.push((b, row));
             return;
         }
-        let line = batch.line.value(row as usize);
-        // exact duplicate: same ts and line among the entries of this timestamp
+        // exact duplicate: same ts and line among the entries of this timestamp (the
+        // line is read only when the timestamp repeats)
         let mut k = ts.len();
         while k > 0 && ts[k - 1] == t {
             let (pb, pr) = rows[k - 1];
-            if batches[pb as usize].line.value(pr as usize) == line {
+            if batches[pb as usize].line.value(pr as usize) == batch.line.value(row as usize) {
                 return;
             }
             k -= 1;
