@@ -13,7 +13,7 @@
 use super::hints::{KeyMatch, ParserHints};
 use super::json_scan::{self, ValueType};
 use super::label_filter::{Early, EarlyFilter};
-use super::labels::{DUPLICATE_SUFFIX, LabelsBuilder};
+use super::labels::{DUPLICATE_SUFFIX, LabelsBuilder, label_bytes_prefix};
 use super::utf8;
 
 /// Labels the walk holds before setting them; a line with more wanted members goes to
@@ -112,11 +112,22 @@ pub(crate) fn walk(
         if line.get(i) != Some(&b'"') {
             return HintedWalk::Fallback;
         }
-        let Some((key_len, false)) = json_scan::string_end(&line[i + 1..]) else {
-            return HintedWalk::Fallback;
+        // a key of label bytes is read and judged plain in one pass; others need the
+        // string scan
+        let key_start = i + 1;
+        let plain_len = label_bytes_prefix(&line[key_start..]);
+        let (key, plain) = if line.get(key_start + plain_len) == Some(&b'"') {
+            i = key_start + plain_len + 1;
+            let key = &line[key_start..key_start + plain_len];
+            (key, key.first().is_some_and(|b| !b.is_ascii_digit()))
+        } else {
+            let Some((key_len, false)) = json_scan::string_end(&line[key_start..]) else {
+                return HintedWalk::Fallback;
+            };
+            i = key_start + key_len;
+            (&line[key_start..key_start + key_len - 1], false)
         };
-        let key = &line[i + 1..i + key_len];
-        i = skip_space(line, i + 1 + key_len);
+        i = skip_space(line, i);
         if line.get(i) != Some(&b':') {
             return HintedWalk::Fallback;
         }
@@ -151,7 +162,12 @@ pub(crate) fn walk(
             ty,
             ValueType::String | ValueType::Number | ValueType::Boolean
         ) {
-            match hints.match_key(key) {
+            let key_match = if plain {
+                hints.match_plain_key(key)
+            } else {
+                hints.match_key(key)
+            };
+            match key_match {
                 KeyMatch::Skip => {}
                 KeyMatch::Sanitize => return HintedWalk::Fallback,
                 KeyMatch::Required {
@@ -266,7 +282,7 @@ mod tests {
         r#"sum by (host) (count_over_time({app="x"} | json [5m]))"#,
     ];
 
-    const LINES: [&str; 26] = [
+    const LINES: [&str; 28] = [
         r#"{"ts":"2026-11-20T00:00:00.123Z","level":"info","msg":"request completed","status":200,"latency_ms":12.3,"path":"/v1/users","user":"user-01234","trace_id":"0af7"}"#,
         r#"{"ts":"t","level":"error","latency_ms":612.5,"host":"h2"}"#,
         r#" { "level" : "warn" , "latency_ms" : 600 } "#,
@@ -293,6 +309,8 @@ mod tests {
         r#"{"latency_ms":5,"level":"x",bad}"#,
         r#"{"latency_ms":5,bad,"level":"x"}"#,
         r#"{"level":"1e3","latency_ms":900}"#,
+        r#"{"":1,"level":"x","latency_ms":600}"#,
+        r#"{"lev\"el":"x","level":"y","latency_ms":600}"#,
     ];
 
     #[test]
