@@ -172,7 +172,7 @@ impl ParserHints {
     }
 
     /// [`Self::match_key`] for a key the caller already knows is plain
-    /// (`[A-Za-z_][A-Za-z0-9_]*`): the hinted logfmt walk tests that while it reads it.
+    /// (`[A-Za-z_][A-Za-z0-9_]*`): the hinted walks test that while they read it.
     pub(crate) fn match_plain_key(&self, key: &[u8]) -> KeyMatch<'_> {
         if self.required.is_empty() {
             return KeyMatch::Sanitize;

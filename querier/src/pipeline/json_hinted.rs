@@ -13,7 +13,7 @@
 use super::hints::{KeyMatch, ParserHints};
 use super::json_scan::{self, ValueType};
 use super::label_filter::{Early, EarlyFilter};
-use super::labels::{DUPLICATE_SUFFIX, LabelsBuilder, label_bytes_prefix};
+use super::labels::{DUPLICATE_SUFFIX, LabelsBuilder, label_bytes_prefix, starts_label_name};
 use super::utf8;
 
 /// Labels the walk holds before setting them; a line with more wanted members goes to
@@ -119,7 +119,7 @@ pub(crate) fn walk(
         let (key, plain) = if line.get(key_start + plain_len) == Some(&b'"') {
             i = key_start + plain_len + 1;
             let key = &line[key_start..key_start + plain_len];
-            (key, key.first().is_some_and(|b| !b.is_ascii_digit()))
+            (key, starts_label_name(key))
         } else {
             let Some((key_len, false)) = json_scan::string_end(&line[key_start..]) else {
                 return HintedWalk::Fallback;

@@ -237,6 +237,19 @@ pub(crate) enum Early {
     RejectUnlessError,
 }
 
+impl Early {
+    /// True when the line is to be dropped now, for a parser that knows whether the
+    /// entry will be `error_free` when the filter runs.
+    #[inline]
+    pub(crate) fn drops(self, error_free: bool) -> bool {
+        match self {
+            Early::Pass => false,
+            Early::Reject => true,
+            Early::RejectUnlessError => error_free,
+        }
+    }
+}
+
 impl EarlyFilter {
     /// The early forms of the label filters `chain` (the filters that directly follow a
     /// parser, in order), for those that qualify.

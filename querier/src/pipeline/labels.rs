@@ -273,7 +273,13 @@ fn has_only_label_bytes(key: &[u8]) -> bool {
 /// True when `key` is a label name as it is (`[A-Za-z_][A-Za-z0-9_]*`): sanitizing
 /// leaves it unchanged.
 pub(crate) fn is_plain_label_key(key: &[u8]) -> bool {
-    key.first().is_some_and(|b| !b.is_ascii_digit()) && has_only_label_bytes(key)
+    starts_label_name(key) && has_only_label_bytes(key)
+}
+
+/// True when `key` (label bytes, see [`label_bytes_prefix`]) may start a label name: not
+/// empty, no leading digit. The hinted walks read label bytes and then ask this.
+pub(crate) fn starts_label_name(key: &[u8]) -> bool {
+    key.first().is_some_and(|b| !b.is_ascii_digit())
 }
 
 /// [`sanitize_label_key`] over raw bytes, without the UTF-8 pass for the common key that

@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 
 use super::hints::{KeyMatch, ParserHints};
-use super::label_filter::{Early, EarlyFilter};
+use super::label_filter::EarlyFilter;
 use super::labels::{
     DUPLICATE_SUFFIX, ERR_LOGFMT, LabelsBuilder, sanitize_label_key, sanitize_label_key_bytes,
 };
@@ -414,13 +414,11 @@ impl LogfmtParser {
                 continue;
             }
             lbs.set(name, val);
-            match EarlyFilter::verdict(&self.early, name, val) {
-                Early::Pass => {}
-                Early::Reject => return false,
-                // the non-strict parser records no error: the entry carries one only
-                // if an earlier stage set it
-                Early::RejectUnlessError if !self.strict && !lbs.has_err() => return false,
-                Early::RejectUnlessError => {}
+            // the non-strict parser records no error: the entry carries one only if an
+            // earlier stage set it
+            let error_free = !self.strict && !lbs.has_err();
+            if EarlyFilter::verdict(&self.early, name, val).drops(error_free) {
+                return false;
             }
             // a strict parser reports errors anywhere in the line, so it stops only where
             // Loki's does

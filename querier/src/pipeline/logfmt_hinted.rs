@@ -16,8 +16,8 @@
 //! empty value has no effect, and errors are never reported.
 
 use super::hints::{KeyMatch, ParserHints};
-use super::label_filter::{Early, EarlyFilter};
-use super::labels::{DUPLICATE_SUFFIX, LabelsBuilder, label_bytes_prefix};
+use super::label_filter::EarlyFilter;
+use super::labels::{DUPLICATE_SUFFIX, LabelsBuilder, label_bytes_prefix, starts_label_name};
 use super::logfmt::token_end;
 use super::{swar, utf8};
 
@@ -55,7 +55,7 @@ fn ordinary_pair(line: &[u8], start: usize) -> Option<(Pair<'_>, usize)> {
             return Some((Pair { key, value: &[] }, start + key_len));
         }
         // a key with a leading digit sanitizes to another name
-        Some(b'=') if key_len > 0 && !key[0].is_ascii_digit() => {}
+        Some(b'=') if starts_label_name(key) => {}
         _ => return None,
     }
     let value_start = start + key_len + 1;
@@ -134,12 +134,9 @@ pub(crate) fn walk(
             continue;
         }
         lbs.set(name, value);
-        match EarlyFilter::verdict(early, name, value) {
-            Early::Pass => {}
-            // the non-strict parser records no error
-            Early::Reject => return HintedWalk::Dropped,
-            Early::RejectUnlessError if !lbs.has_err() => return HintedWalk::Dropped,
-            Early::RejectUnlessError => {}
+        // the non-strict parser records no error
+        if EarlyFilter::verdict(early, name, value).drops(!lbs.has_err()) {
+            return HintedWalk::Dropped;
         }
         if hints.nothing_left_to_extract(lbs) {
             return HintedWalk::Kept;
